@@ -1,0 +1,1 @@
+"""SQL storage backend (SQLite, PostgreSQL) through SQLAlchemy Core."""

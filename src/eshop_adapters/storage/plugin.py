@@ -1,0 +1,1 @@
+"""Registers the SQL backend (filled in by the SQL storage work)."""

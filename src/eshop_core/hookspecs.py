@@ -1,0 +1,161 @@
+"""
+Every hook of eshop, grouped by lifecycle.
+
+Plug-ins implement hooks with :data:`hookimpl` (re-exported as
+``eshop_core.hookimpl``) and are found through the ``eshop`` entry-point group
+or passed to :meth:`Shop.open <eshop_core.Shop.open>` as ``plugins=[...]``.
+Each docstring states, in this order: what the hook is for, its arguments and
+result, its call semantics, and the version that added it. The user guide is
+``docs/reference/hooks.md``.
+
+Implementations may accept a subset of a hook's arguments, so hooks gain
+arguments without breaking plug-ins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import typer
+
+    from eshop_core.calendar import DayOverride
+    from eshop_core.events import EventEnvelope
+    from eshop_core.storage.ports import BackendSpec
+    from eshop_core.timers import TimerHandler
+
+__all__ = ["PROJECT", "hookimpl", "hookspec"]
+
+PROJECT = "eshop"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+"""Marker for hook implementations: ``@hookimpl def eshop_event(envelope): ...``."""
+
+
+# --------------------------------------------------------------------------
+# Storage
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def eshop_register_storage_backends(register: Callable[[BackendSpec], None]) -> None:
+    """
+    Register storage backends.
+
+    Args:
+        register: Call it with one :class:`~eshop_core.storage.ports.BackendSpec`
+            per backend; its ``schemes`` are the URL schemes it serves.
+
+    Every implementation is called once per :meth:`Shop.open
+    <eshop_core.Shop.open>`; a scheme registered twice raises
+    :class:`~eshop_core.errors.PluginError`.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def eshop_register_storage_ports(backend: str, register: Callable[[type[Any], Callable[[Any], Any]], None]) -> None:
+    """
+    Register named-port implementations for a backend.
+
+    Args:
+        backend: The backend's name (``"memory"``, ``"sql"``, or a plug-in's).
+        register: Call ``register(PortProtocol, factory)``; ``factory(uow)``
+            receives the backend's concrete unit of work and returns the
+            implementation used inside that unit of work.
+
+    Every implementation is called once per :meth:`Shop.open
+    <eshop_core.Shop.open>`; implementations ignore backends they do not
+    serve. A later registration for the same port replaces an earlier one.
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Time
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def eshop_calendar_overrides(country: str) -> Iterable[DayOverride] | None:
+    """
+    Supply business-calendar day overrides (official schedules, shop closures).
+
+    Args:
+        country: The calendar's ISO 3166 country code (``"CN"``).
+
+    Returns:
+        Day overrides to apply, or ``None``. An override with
+        ``verifies_year=True`` marks its whole year as officially verified.
+
+    All results are collected and applied, in registration order, to the
+    shop's default calendar (not to a calendar passed to ``Shop.open``).
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def eshop_register_timer_handlers(register: Callable[[str, TimerHandler], None]) -> None:
+    """
+    Register handlers for kinds of timers run by ``shop.run_due(now)``.
+
+    Args:
+        register: Call ``register(kind, handler)``; ``handler(context)`` gets a
+            :class:`~eshop_core.timers.TimerContext` with the unit of work the
+            timer is marked fired in.
+
+    Every implementation is called once per :meth:`Shop.open
+    <eshop_core.Shop.open>`; a kind registered twice raises
+    :class:`~eshop_core.errors.PluginError`.
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Events
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def eshop_event(envelope: EventEnvelope) -> None:
+    """
+    Receive a committed event (an outbox subscriber).
+
+    Args:
+        envelope: The event; its payload carries no personal data.
+
+    Each implementation is a separate subscriber (named after its plug-in)
+    called by ``shop.outbox.deliver()``, outside the transaction that wrote
+    the event. Delivery is at-least-once and in order per aggregate; an
+    implementation that raises is retried with backoff and finally
+    dead-lettered, which holds back that aggregate's later events for that
+    subscriber only. Implementations must be idempotent (use ``envelope.id``).
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def eshop_register_commands(app: typer.Typer) -> None:
+    """
+    Add subcommands to the ``eshop`` command line.
+
+    Args:
+        app: The root Typer application; add commands or sub-applications.
+
+    Every implementation is called once when the command line starts.
+
+    .. versionadded:: 0.1
+    """
