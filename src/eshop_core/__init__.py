@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from eshop_core.access import ROLE_PERMISSIONS, Actor, Permission, Role, authorize
-from eshop_core.calendar import BusinessCalendar, DayOverride
+from eshop_core.calendar import BusinessCalendar, CalendarSupplement, DayOverride
 from eshop_core.clock import Clock, FixedClock, SystemClock
 from eshop_core.errors import (
     BackendNotFoundError,
@@ -57,6 +57,7 @@ __all__ = [
     "BackendNotFoundError",
     "BusinessCalendar",
     "CalendarCoverageWarning",
+    "CalendarSupplement",
     "ChannelAPIError",
     "ChannelAuthError",
     "ChannelError",

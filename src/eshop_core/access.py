@@ -160,7 +160,9 @@ class Actor:
         return role in self.roles
 
 
-def permissions_of(actor: Actor, matrix: Mapping[Role, frozenset[Permission]] = ROLE_PERMISSIONS) -> frozenset[Permission]:
+def permissions_of(
+    actor: Actor, matrix: Mapping[Role, frozenset[Permission]] = ROLE_PERMISSIONS
+) -> frozenset[Permission]:
     """Return every permission ``actor`` holds through its roles."""
     granted: set[Permission] = set()
     for role in actor.roles:

@@ -73,6 +73,7 @@ __all__ = [
     "CN_VERIFIED_THROUGH_FALLBACK",
     "DEFAULT_WORKING_HOURS",
     "BusinessCalendar",
+    "CalendarSupplement",
     "DayOverride",
 ]
 
@@ -180,6 +181,25 @@ class DayOverride:
     def __attrs_post_init__(self) -> None:
         if not self.working and self.hours is not None:
             raise InvalidInputError("hours", "a day off has no working hours")
+
+
+@attrs.frozen
+class CalendarSupplement:
+    """
+    What a plug-in adds to the shop's calendar through ``eshop_calendar_overrides``.
+
+    Args:
+        overrides: Day decisions (closures, official schedules).
+        verified_years: Years whose official schedule these overrides complete,
+            so results in them are no longer provisional.
+
+    Example:
+        >>> CalendarSupplement([DayOverride(date(2027, 2, 6), working=True)], verified_years={2027}).verified_years
+        frozenset({2027})
+    """
+
+    overrides: tuple[DayOverride, ...] = attrs.field(converter=tuple)
+    verified_years: frozenset[int] = attrs.field(default=frozenset(), converter=frozenset)
 
 
 @lru_cache(maxsize=1024)

@@ -72,7 +72,11 @@ class FixedClock:
     """
 
     def __init__(self, start: datetime | None = None) -> None:
-        self._now = ensure_aware(start, field="start") if start is not None else datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+        self._now = (
+            ensure_aware(start, field="start")
+            if start is not None
+            else datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
+        )
         self._lock = threading.Lock()
 
     def now(self) -> datetime:

@@ -107,10 +107,11 @@ def json_safe(value: object) -> Any:
     if isinstance(value, list | tuple | set | frozenset):
         items = [json_safe(v) for v in value]
         return sorted(items, key=repr) if isinstance(value, set | frozenset) else items
-    if attrs.has(type(value)):
+    cls = type(value)
+    if attrs.has(cls):
         return {
             f.name: json_safe(getattr(value, f.name))
-            for f in attrs.fields(type(value))
+            for f in attrs.fields(cls)
             if not f.metadata.get("pii", False)
         }
     return str(value)

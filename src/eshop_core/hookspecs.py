@@ -14,7 +14,7 @@ arguments without breaking plug-ins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -22,7 +22,7 @@ import pluggy
 if TYPE_CHECKING:
     import typer
 
-    from eshop_core.calendar import DayOverride
+    from eshop_core.calendar import CalendarSupplement
     from eshop_core.events import EventEnvelope
     from eshop_core.storage.ports import BackendSpec
     from eshop_core.timers import TimerHandler
@@ -58,7 +58,9 @@ def eshop_register_storage_backends(register: Callable[[BackendSpec], None]) -> 
 
 
 @hookspec
-def eshop_register_storage_ports(backend: str, register: Callable[[type[Any], Callable[[Any], Any]], None]) -> None:
+def eshop_register_storage_ports(
+    backend: str, register: Callable[[type[Any], Callable[[Any], Any]], None]
+) -> None:
     """
     Register named-port implementations for a backend.
 
@@ -82,7 +84,7 @@ def eshop_register_storage_ports(backend: str, register: Callable[[type[Any], Ca
 
 
 @hookspec
-def eshop_calendar_overrides(country: str) -> Iterable[DayOverride] | None:
+def eshop_calendar_overrides(country: str) -> CalendarSupplement | None:
     """
     Supply business-calendar day overrides (official schedules, shop closures).
 
@@ -90,8 +92,8 @@ def eshop_calendar_overrides(country: str) -> Iterable[DayOverride] | None:
         country: The calendar's ISO 3166 country code (``"CN"``).
 
     Returns:
-        Day overrides to apply, or ``None``. An override with
-        ``verifies_year=True`` marks its whole year as officially verified.
+        A :class:`~eshop_core.calendar.CalendarSupplement` (day overrides plus
+        the years whose official schedule they complete), or ``None``.
 
     All results are collected and applied, in registration order, to the
     shop's default calendar (not to a calendar passed to ``Shop.open``).

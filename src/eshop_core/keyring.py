@@ -93,7 +93,9 @@ class Keyring:
         try:
             return self.data_keys[key_id]
         except KeyError:
-            raise KeyringError(f"key {key_id!r} is not in the keyring; was it removed after rotation?") from None
+            raise KeyringError(
+                f"key {key_id!r} is not in the keyring; was it removed after rotation?"
+            ) from None
 
     def rotated(self) -> Keyring:
         """Return a keyring with a new active data key; older keys stay for reading, the index key stays."""

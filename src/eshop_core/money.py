@@ -245,8 +245,9 @@ class Money:
         currency: An upper-case ISO 4217 alphabetic code with a minor unit (``"CNY"``).
 
     Raises:
-        InvalidInputError: ``field="amount"`` for floats, bools, NaN, infinities and text that is
-            not a number; ``field="currency"`` for anything but a known upper-case code.
+        InvalidInputError: ``field="amount"`` for floats, bools, NaN, infinities, text that is
+            not a number and magnitudes of ``1E+100`` or more; ``field="currency"`` for anything
+            but a known upper-case code.
 
     Equality compares the amount's value and the currency (``12.3 CNY == 12.30 CNY``); the
     hash agrees. ``+``, ``-`` and ordering need the same currency on both sides; ``*`` takes
@@ -479,7 +480,7 @@ class Money:
                 raise _too_many_digits("amount") from None
         return self if _is_int_zero(other) else NotImplemented
 
-    def __radd__(self, other: Literal[0]) -> Money:
+    def __radd__(self, other: int) -> Money:
         # Only 0 + money, so that the builtin sum() works; Money + Money never gets here.
         return self if _is_int_zero(other) else NotImplemented
 
@@ -553,6 +554,12 @@ class Money:
         r"""
         Format for display in ``locale`` with Babel, rounded half-up to the ISO minor digits.
 
+        The locale's standard currency pattern and symbol are used, but always with the
+        ISO 4217 number of decimals (CLDR's own digits differ for some currencies).
+
+        Args:
+            locale: A locale identifier such as ``"zh_CN"``, ``"en_US"`` or ``"zh-CN"``.
+
         Raises:
             InvalidInputError: ``field="locale"`` for an unknown locale.
 
@@ -565,6 +572,11 @@ class Money:
             >>> Money.of("-1.2345", "BHD").format("de_DE")
             '-1,235\xa0BHD'
         """
+        candidate: object = locale  # the annotation is a promise callers may break at run time
+        if not isinstance(candidate, str):
+            raise InvalidInputError(
+                "locale", f"expected a locale identifier as str, got {type(candidate).__name__}"
+            )
         digits = _MINOR_DIGITS[self.currency]
         parsed, pattern = _currency_pattern(locale, digits)
         with decimal.localcontext(_ROUNDING):

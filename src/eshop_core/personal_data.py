@@ -11,7 +11,7 @@ in every backend and every aggregate without the value being stored in clear:
 * text: NFKC, case-folded, runs of white space collapsed, trimmed;
 * email: as text;
 * phone: E.164 through ``phonenumbers`` (default region CN); unparseable
-  numbers fall back to their digits.
+  numbers fall back to their digits (or, with none, to the text form).
 
 Example:
     >>> from eshop_core.personal_data import normalise, PiiKind
@@ -68,7 +68,7 @@ def normalise(value: str, kind: PiiKind = PiiKind.TEXT, *, region: str = DEFAULT
         try:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:
-            return re.sub(r"\D", "", text)
+            return re.sub(r"\D", "", text) or _text(text)
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return _text(value)
 

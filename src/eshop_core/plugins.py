@@ -130,4 +130,8 @@ def _before(hook_name: str, hook_impls: Any, kwargs: Mapping[str, Any]) -> None:
 
 
 def _after(outcome: Any, hook_name: str, hook_impls: Any, kwargs: Mapping[str, Any]) -> None:
-    log.debug("hook %s returned %r", hook_name, outcome.get_result() if outcome.exception is None else outcome.exception)
+    log.debug(
+        "hook %s returned %r",
+        hook_name,
+        outcome.get_result() if outcome.exception is None else outcome.exception,
+    )

@@ -22,7 +22,7 @@ from typing import Any, Final, Self
 import pluggy
 
 from eshop_core.access import Actor
-from eshop_core.calendar import BusinessCalendar, DayOverride
+from eshop_core.calendar import BusinessCalendar, CalendarSupplement, DayOverride
 from eshop_core.clock import Clock, SystemClock
 from eshop_core.errors import BackendNotFoundError, InvalidInputError, PluginError, StorageError
 from eshop_core.events import EventEnvelope
@@ -53,7 +53,9 @@ REQUIRED_PORTS: Final[tuple[type[Any], ...]] = (OutboxStore, TimerStore, AuditLo
 
 def _scheme(url: str) -> str:
     if "://" not in url:
-        raise InvalidInputError("url", f"{url!r} is not a storage URL such as 'sqlite:///shop.db' or 'memory://'")
+        raise InvalidInputError(
+            "url", f"{url!r} is not a storage URL such as 'sqlite:///shop.db' or 'memory://'"
+        )
     scheme = url.split("://", 1)[0].split("+", 1)[0].lower()
     if not scheme or not scheme.replace("-", "").replace(".", "").isalnum():
         raise InvalidInputError("url", f"{url!r} has no valid scheme")
@@ -69,7 +71,9 @@ def _collect_backends(pm: pluggy.PluginManager) -> list[BackendSpec]:
             raise PluginError(f"eshop_register_storage_backends: expected a BackendSpec, got {spec!r}")
         for scheme in spec.schemes:
             if scheme in seen:
-                raise PluginError(f"storage scheme {scheme!r} registered twice ({seen[scheme]} and {spec.name})")
+                raise PluginError(
+                    f"storage scheme {scheme!r} registered twice ({seen[scheme]} and {spec.name})"
+                )
             seen[scheme] = spec.name
         specs.append(spec)
 
@@ -85,9 +89,11 @@ def _collect_ports(pm: pluggy.PluginManager, backend: str) -> dict[type[Any], Ca
             raise PluginError(f"eshop_register_storage_ports: factory for {port!r} is not callable")
         ports[port] = factory
 
-    # pluggy calls the newest registration first; register oldest first so later plug-ins override.
-    for impl in reversed(pm.hook.eshop_register_storage_ports.get_hookimpls()):
-        impl.function(**{k: v for k, v in {"backend": backend, "register": register}.items() if k in impl.argnames})
+    # get_hookimpls() lists in registration order: later plug-ins override earlier ones.
+    for impl in pm.hook.eshop_register_storage_ports.get_hookimpls():
+        impl.function(
+            **{k: v for k, v in {"backend": backend, "register": register}.items() if k in impl.argnames}
+        )
     return ports
 
 
@@ -107,11 +113,11 @@ def _collect_timer_handlers(pm: pluggy.PluginManager) -> dict[str, TimerHandler]
 
 def _collect_subscribers(pm: pluggy.PluginManager) -> dict[str, Subscriber]:
     subscribers: dict[str, Subscriber] = {}
-    for impl in reversed(pm.hook.eshop_event.get_hookimpls()):
+    for impl in pm.hook.eshop_event.get_hookimpls():
         function, argnames = impl.function, impl.argnames
 
         def call(envelope: EventEnvelope, _f: Any = function, _a: Sequence[str] = argnames) -> object:
-            return _f(**{name: envelope for name in _a})
+            return _f(**dict.fromkeys(_a, envelope))
 
         subscribers[impl.plugin_name] = call
     return subscribers
@@ -119,11 +125,19 @@ def _collect_subscribers(pm: pluggy.PluginManager) -> dict[str, Subscriber]:
 
 def _default_calendar(pm: pluggy.PluginManager) -> BusinessCalendar:
     calendar = BusinessCalendar()
-    overrides: list[DayOverride] = []
-    for result in pm.hook.eshop_calendar_overrides(country=calendar.country):
-        if result is not None:
-            overrides.extend(result)
-    return calendar.with_overrides(overrides) if overrides else calendar
+    overrides: dict[object, DayOverride] = {}
+    years: set[int] = set()
+    # pluggy returns results newest plug-in first; apply oldest first so later plug-ins win per day.
+    for result in reversed(pm.hook.eshop_calendar_overrides(country=calendar.country)):
+        if not isinstance(result, CalendarSupplement):
+            raise PluginError(
+                f"eshop_calendar_overrides must return a CalendarSupplement or None, got {result!r}"
+            )
+        overrides.update({o.day: o for o in result.overrides})
+        years |= result.verified_years
+    if overrides or years:
+        return calendar.with_overrides(overrides.values(), verified_years=years)
+    return calendar
 
 
 class Shop:

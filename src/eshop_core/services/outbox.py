@@ -58,7 +58,8 @@ class RetryPolicy:
 
     def delay(self, attempts: int) -> timedelta:
         """Return the delay after ``attempts`` failed attempts."""
-        return min(self.first_delay * (2 ** max(attempts - 1, 0)), self.max_delay)
+        delay: timedelta = self.first_delay * (2 ** max(attempts - 1, 0))
+        return min(delay, self.max_delay)
 
 
 @attrs.frozen(kw_only=True)
@@ -92,7 +93,9 @@ class OutboxService:
         retry: The retry policy.
     """
 
-    def __init__(self, shop: Shop, subscribers: Mapping[str, Subscriber], retry: RetryPolicy | None = None) -> None:
+    def __init__(
+        self, shop: Shop, subscribers: Mapping[str, Subscriber], retry: RetryPolicy | None = None
+    ) -> None:
         self._shop = shop
         self._subscribers = dict(subscribers)
         self.retry = retry or RetryPolicy()
@@ -141,7 +144,12 @@ class OutboxService:
                             error,
                         )
                     else:
-                        store.fail(delivery.delivery_id, error=error, retry_at=at + self.retry.delay(attempts), now=at)
+                        store.fail(
+                            delivery.delivery_id,
+                            error=error,
+                            retry_at=at + self.retry.delay(attempts),
+                            now=at,
+                        )
                         retried += 1
                 uow.commit()
         return DeliveryReport(delivered=delivered, retried=retried, dead_lettered=dead)

@@ -70,7 +70,7 @@ class Scheduler:
                 except Exception as exc:
                     log.warning("timer %s (%s) failed", timer.id, timer.kind, exc_info=True)
                     error = f"{type(exc).__name__}: {exc}"
-            delay = min(FIRST_RETRY * (2 ** timer.attempts), MAX_RETRY)
+            delay = min(FIRST_RETRY * (2**timer.attempts), MAX_RETRY)
             with self._shop.unit_of_work(SCHEDULER_ACTOR) as uow:
                 uow.port(TimerStore).retry_later(timer.id, retry_at=at + delay, error=error)
                 uow.commit()

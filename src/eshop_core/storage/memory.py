@@ -99,7 +99,9 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         """Set ``table[key] = value``, undone on rollback."""
         old = table.get(key, _MISSING)
-        self._undo.append(lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None))
+        self._undo.append(
+            lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None)
+        )
         table[key] = value
 
     def delete(self, table: dict[Any, Any], key: Any) -> None:
@@ -134,7 +136,9 @@ class MemoryRepository(BaseRepository[A]):
         return self._uow.database.aggregates.setdefault(self.aggregate_type, {})
 
     def _stored(self, aggregate: A) -> _Stored:
-        return _Stored(aggregate.version, _copy(aggregate), blind_index_values(self._uow.index_key, aggregate))
+        return _Stored(
+            aggregate.version, _copy(aggregate), blind_index_values(self._uow.index_key, aggregate)
+        )
 
     def _insert(self, aggregate: A) -> None:
         rows = self._rows()
@@ -214,7 +218,9 @@ def eshop_register_storage_backends(register: Callable[[BackendSpec], None]) -> 
 
 
 @hookimpl
-def eshop_register_storage_ports(backend: str, register: Callable[[type[Any], Callable[[Any], Any]], None]) -> None:
+def eshop_register_storage_ports(
+    backend: str, register: Callable[[type[Any], Callable[[Any], Any]], None]
+) -> None:
     """Register the memory implementations of the built-in ports."""
     if backend != "memory":
         return

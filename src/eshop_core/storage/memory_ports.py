@@ -180,7 +180,9 @@ class MemoryTimerStore:
         payload: Mapping[str, Any] | None = None,
     ) -> Timer:
         """Write a pending timer."""
-        timer = Timer(id=new_id(), kind=kind, aggregate_id=aggregate_id, due_at=due_at, payload=dict(payload or {}))
+        timer = Timer(
+            id=new_id(), kind=kind, aggregate_id=aggregate_id, due_at=due_at, payload=dict(payload or {})
+        )
         self._uow.put(self._rows, timer.id, _TimerRow(timer=timer))
         return timer
 
@@ -190,7 +192,9 @@ class MemoryTimerStore:
         for row in list(self._rows.values()):
             t = row.timer
             if t.aggregate_id == aggregate_id and t.status is TimerStatus.PENDING and kind in (None, t.kind):
-                self._uow.put(self._rows, t.id, attrs.evolve(row, timer=attrs.evolve(t, status=TimerStatus.CANCELLED)))
+                self._uow.put(
+                    self._rows, t.id, attrs.evolve(row, timer=attrs.evolve(t, status=TimerStatus.CANCELLED))
+                )
                 count += 1
         return count
 
@@ -290,4 +294,3 @@ class MemoryAuditLog:
         more = len(found) > limit
         found = found[:limit]
         return Page(tuple(found), encode_seq_cursor(found[-1].seq) if more else None)
-

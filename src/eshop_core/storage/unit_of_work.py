@@ -278,7 +278,9 @@ class BaseRepository(ABC, Generic[A]):
         """Return the stored aggregate or ``None``."""
 
     @abstractmethod
-    def _query(self, filters: Mapping[str, object], blind: Mapping[str, str], limit: int, after: uuid.UUID | None) -> list[A]:
+    def _query(
+        self, filters: Mapping[str, object], blind: Mapping[str, str], limit: int, after: uuid.UUID | None
+    ) -> list[A]:
         """
         Return up to ``limit`` aggregates in id order with id greater than ``after``.
 

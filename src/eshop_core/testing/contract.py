@@ -51,7 +51,7 @@ from eshop_core.hookspecs import hookimpl
 from eshop_core.ids import new_id
 from eshop_core.money import Money
 from eshop_core.shop import Shop
-from eshop_core.storage.ports import AuditLog, DeliveryStatus, OutboxStore, TimerStore
+from eshop_core.storage.ports import AuditLog, DeliveryStatus, TimerStore
 from eshop_core.testing.example import WIDGET_REVIEW_TIMER, Widget, WidgetState, WidgetStock
 
 __all__ = ["StorageContract"]
@@ -75,7 +75,10 @@ class _Recorder:
     @hookimpl
     def eshop_event(self, envelope: EventEnvelope) -> None:
         with self.lock:
-            if envelope.payload.get("new_name") in self.fail_on or envelope.payload.get("name") in self.fail_on:
+            if (
+                envelope.payload.get("new_name") in self.fail_on
+                or envelope.payload.get("name") in self.fail_on
+            ):
                 raise RuntimeError(f"{self.eshop_plugin_name} refuses {envelope.type}")
             self.seen.append(envelope)
 
@@ -312,9 +315,16 @@ class StorageContract:
         assert seqs == sorted(seqs)
         assert len(seqs) == 5
         assert second.next_cursor is None
-        assert [e.aggregate_version for e in shop.audit.entries(BOSS, actor_id="zhao.lei").items] == [2, 3, 4, 5]
+        assert [e.aggregate_version for e in shop.audit.entries(BOSS, actor_id="zhao.lei").items] == [
+            2,
+            3,
+            4,
+            5,
+        ]
 
-    def test_outbox_delivers_each_event_to_each_subscriber(self, open_shop: OpenShop, clock: FixedClock) -> None:
+    def test_outbox_delivers_each_event_to_each_subscriber(
+        self, open_shop: OpenShop, clock: FixedClock
+    ) -> None:
         a, b = _Recorder("sub-a"), _Recorder("sub-b")
         shop = open_shop(clock=clock, plugins=[a, b])
         w = _widget(shop)
@@ -344,7 +354,10 @@ class StorageContract:
             uow.commit()
         first = shop.outbox.deliver()
         # good gets everything; bad gets both creations, fails on "broken", holds back "after".
-        assert [e.payload.get("new_name") for e in good.seen if e.type == "WidgetRenamed"] == ["broken", "after"]
+        assert [e.payload.get("new_name") for e in good.seen if e.type == "WidgetRenamed"] == [
+            "broken",
+            "after",
+        ]
         assert first.retried == 1
         attempts = 1
         while attempts < shop.outbox.retry.max_attempts:
@@ -364,7 +377,10 @@ class StorageContract:
         bad.fail_on = set()
         shop.outbox.requeue(ADMIN, dead.delivery_id)
         assert shop.outbox.deliver().delivered == 2
-        assert [e.payload.get("new_name") for e in bad.seen if e.type == "WidgetRenamed"] == ["broken", "after"]
+        assert [e.payload.get("new_name") for e in bad.seen if e.type == "WidgetRenamed"] == [
+            "broken",
+            "after",
+        ]
         assert shop.outbox.stats()[DeliveryStatus.DEAD] == 0
 
     def test_requeue_of_unknown_dead_letter_raises_not_found(self, shop: Shop) -> None:
@@ -373,8 +389,13 @@ class StorageContract:
 
     def test_published_events_share_the_transaction(self, shop: Shop) -> None:
         env = EventEnvelope(
-            type="StockCounted", aggregate_type="Warehouse", aggregate_id=new_id(), aggregate_version=1,
-            actor_id=LI.id, occurred_at=shop.clock.now(), payload={"sku": "A-1"},
+            type="StockCounted",
+            aggregate_type="Warehouse",
+            aggregate_id=new_id(),
+            aggregate_version=1,
+            actor_id=LI.id,
+            occurred_at=shop.clock.now(),
+            payload={"sku": "A-1"},
         )
         with shop.unit_of_work(LI) as uow:
             uow.publish(env)
@@ -403,7 +424,9 @@ class StorageContract:
         with shop.unit_of_work(LI) as uow:
             assert uow.repository(Widget).get(w.id).reviews == 1
             assert uow.port(TimerStore).pending() == []
-        assert [e.actor_id for e in shop.audit.entries(BOSS, aggregate_id=w.id).items][-1] == "system:scheduler"
+        assert [e.actor_id for e in shop.audit.entries(BOSS, aggregate_id=w.id).items][
+            -1
+        ] == "system:scheduler"
 
     def test_failing_timer_rolls_back_and_retries_later(self, shop: Shop, clock: FixedClock) -> None:
         w = _widget(shop)

@@ -169,7 +169,9 @@ class Widget(Aggregate):
         new = _name(name)
         self._fire("rename")
         old, self.name = self.name, new
-        self._record(WidgetRenamed(occurred_at=ensure_aware(at, field="at"), actor=by, old_name=old, new_name=new))
+        self._record(
+            WidgetRenamed(occurred_at=ensure_aware(at, field="at"), actor=by, old_name=old, new_name=new)
+        )
 
     def review(self, *, by: Actor, at: datetime) -> None:
         """Record that a review fell due."""
@@ -253,7 +255,9 @@ def _review_due(context: Any) -> None:
 
 
 @hookimpl
-def eshop_register_storage_ports(backend: str, register: Callable[[type[Any], Callable[[Any], Any]], None]) -> None:
+def eshop_register_storage_ports(
+    backend: str, register: Callable[[type[Any], Callable[[Any], Any]], None]
+) -> None:
     """Register the memory implementation of :class:`WidgetStock`."""
     if backend == "memory":
         register(WidgetStock, MemoryWidgetStock)

@@ -1,0 +1,91 @@
+"""The ``eshop`` command line and the demo, as a user runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from eshop_core.cli import build_app
+
+
+def _eshop(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "COLUMNS": "160"}
+    env.pop("ESHOP_DB", None)
+    return subprocess.run(
+        [sys.executable, "-c", "from eshop_core.cli import main; main()", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_lists_core_and_plugin_commands() -> None:
+    result = CliRunner().invoke(build_app(), ["--help"])
+    assert result.exit_code == 0
+    for command in ("init", "version", "demo"):
+        assert command in result.output
+
+
+def test_version_prints_the_installed_version() -> None:
+    from importlib.metadata import version
+
+    result = CliRunner().invoke(build_app(), ["version"])
+    assert result.exit_code == 0
+    assert result.output.strip() == f"eshop {version('eshop')}"
+
+
+def test_init_creates_a_sqlite_shop(tmp_path: Path) -> None:
+    db = tmp_path / "shop.db"
+    result = CliRunner().invoke(build_app(), ["init", "--db", f"sqlite:///{db}"])
+    assert result.exit_code == 0, result.output
+    assert db.exists()
+    assert (tmp_path / "shop.db.keys").exists()
+    assert "shop ready" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["init", "--db", "oracle://x"], "no storage backend for scheme 'oracle'"),
+        (["init", "--db", "not-a-url"], "invalid url"),
+    ],
+)
+def test_user_mistakes_print_one_line_and_no_traceback(tmp_path: Path, args: list[str], message: str) -> None:
+    result = _eshop(*args, cwd=tmp_path)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_command_is_a_usage_error(tmp_path: Path) -> None:
+    result = _eshop("frobnicate", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_runs_on_a_fresh_sqlite_file_and_shows_the_shop(tmp_path: Path) -> None:
+    result = _eshop("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "backend: sql" in out
+    assert "finds: ['Hardcover notebook']" in out
+    assert "refused: insufficient stock" in out
+    assert "was changed by someone else" in out
+    assert "due Sat 2026-02-14 09:10" in out
+    assert "1 timer fired" in out
+    assert "audit log (GOV-05)" in out
+    assert "done: {'records': 3, 'audit_entries': 5, 'events_delivered': 5, 'timers_fired': 1}" in out
+    assert (tmp_path / "eshop-demo.db").exists()
+    # a second run starts fresh again
+    again = _eshop("demo", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "'records': 3, 'audit_entries': 5" in again.stdout
