@@ -160,14 +160,18 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
 
         console.rule("outbox: events delivered to subscribers")
         delivery = shop.outbox.deliver()
-        console.print(f"delivered {delivery.delivered}, retried {delivery.retried}, dead {delivery.dead_lettered}")
+        console.print(
+            f"delivered {delivery.delivered}, retried {delivery.retried}, dead {delivery.dead_lettered}"
+        )
 
         console.rule("what the shop holds")
         table = Table("name", "version", "price", "stock", "reviews", title="records")
         with shop.unit_of_work(li) as uow:
             stock = uow.port(WidgetStock)
             for w in uow.repository(Widget).find():
-                table.add_row(w.name, str(w.version), w.price.format("zh_CN"), str(stock.level(w.id)), str(w.reviews))
+                table.add_row(
+                    w.name, str(w.version), w.price.format("zh_CN"), str(stock.level(w.id)), str(w.reviews)
+                )
         console.print(table)
         audit = Table("#", "when", "who", "what", "version", title="audit log (GOV-05)")
         entries = shop.audit.entries(boss, limit=50).items

@@ -194,7 +194,8 @@ class CalendarSupplement:
             so results in them are no longer provisional.
 
     Example:
-        >>> CalendarSupplement([DayOverride(date(2027, 2, 6), working=True)], verified_years={2027}).verified_years
+        >>> extra = CalendarSupplement([DayOverride(date(2027, 2, 6), working=True)], verified_years={2027})
+        >>> extra.verified_years
         frozenset({2027})
     """
 

@@ -230,7 +230,8 @@ class ConcurrencyError(DomainError):
         self.key = str(key)
         self.expected_version = expected_version
         super().__init__(
-            f"{kind} {key} was changed by someone else (expected version {expected_version}); reload and retry",
+            f"{kind} {key} was changed by someone else (expected version {expected_version}); "
+            "reload and retry",
             message_zh=f"{kind} {key} 已被他人修改（预期版本 {expected_version}），请重新加载后重试",
         )
 

@@ -209,10 +209,10 @@ class Shop:
             StorageError: The backend cannot be opened or lacks a required port.
 
         Example:
-            >>> Shop.open("nosuch://x")
+            >>> Shop.open("nosuch://x")  # doctest: +ELLIPSIS
             Traceback (most recent call last):
             ...
-            eshop_core.errors.BackendNotFoundError: no storage backend for scheme 'nosuch'; known schemes: memory, postgresql, sqlite
+            eshop_core.errors.BackendNotFoundError: no storage backend for scheme 'nosuch'; known schemes: ...
         """
         if clock is not None and not isinstance(clock, Clock):
             raise InvalidInputError("clock", "must provide now() -> aware datetime")

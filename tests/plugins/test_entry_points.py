@@ -100,7 +100,7 @@ def test_broken_entry_point_raises_plugin_error_naming_it(
     fake_distribution: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (fake_distribution / "eshop_fakedb.py").write_text("raise ImportError('missing dependency xyz')\n")
-    with pytest.raises(PluginError, match="fakedb.*missing dependency xyz"):
+    with pytest.raises(PluginError, match=r"fakedb.*missing dependency xyz"):
         get_plugin_manager()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 import typer
@@ -61,7 +61,7 @@ def test_hook_eshop_register_storage_ports() -> None:
     class Doubling:
         """Replaces the memory WidgetStock with one that records calls."""
 
-        calls: list[int] = []
+        calls: ClassVar[list[int]] = []
 
         @hookimpl
         def eshop_register_storage_ports(self, backend: str, register: Callable[..., None]) -> None:

@@ -337,7 +337,7 @@ class BaseRepository(ABC, Generic[A]):
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[A]:
-        """Return one page of aggregates matching ``where`` (see :class:`~eshop_core.storage.ports.Repository`)."""
+        """Return one page of aggregates matching ``where``; see :meth:`.Repository.find`."""
         self._uow._require_active()
         check_limit(limit)
         after = decode_cursor(cursor) if cursor is not None else None

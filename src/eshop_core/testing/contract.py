@@ -190,16 +190,25 @@ class StorageContract:
 
     def test_an_exception_rolls_everything_back(self, shop: Shop) -> None:
         w = _widget(shop)
-        with pytest.raises(RuntimeError), shop.unit_of_work(LI) as uow:
-            uow.repository(Widget).add(w)
-            uow.commit()
-            raise RuntimeError("after commit: nothing to undo")
-        with pytest.raises(RuntimeError), shop.unit_of_work(LI) as uow:
-            got = uow.repository(Widget).get(w.id)
-            got.rename("Lost", by=LI, at=shop.clock.now())
-            uow.repository(Widget).save(got)
-            uow.port(WidgetStock).receive(w.id, 9)
-            raise RuntimeError("boom")
+
+        def add_then_fail() -> None:
+            with shop.unit_of_work(LI) as uow:
+                uow.repository(Widget).add(w)
+                uow.commit()
+                raise RuntimeError("after commit: nothing to undo")
+
+        def change_then_fail() -> None:
+            with shop.unit_of_work(LI) as uow:
+                got = uow.repository(Widget).get(w.id)
+                got.rename("Lost", by=LI, at=shop.clock.now())
+                uow.repository(Widget).save(got)
+                uow.port(WidgetStock).receive(w.id, 9)
+                raise RuntimeError("boom")
+
+        with pytest.raises(RuntimeError, match="nothing to undo"):
+            add_then_fail()
+        with pytest.raises(RuntimeError, match="boom"):
+            change_then_fail()
         with shop.unit_of_work(LI) as uow:
             assert uow.repository(Widget).get(w.id).name == "Blue widget"
             assert uow.port(WidgetStock).level(w.id) == 0
