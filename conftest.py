@@ -22,7 +22,6 @@ _OPTIONFLAGS = ELLIPSIS | NORMALIZE_WHITESPACE
 _markdown = Sybil(
     parsers=[PythonCodeBlockParser(doctest_optionflags=_OPTIONFLAGS), SkipParser()],
     patterns=["docs/*.md", "docs/*/*.md", "README.md"],
-    excludes=["docs/_build/*"],
     name="markdown",
 )
 

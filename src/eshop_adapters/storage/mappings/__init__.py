@@ -1,0 +1,55 @@
+"""
+The registry of aggregate mappings: which tables store which aggregate.
+
+Each aggregate the SQL backend stores has a module here declaring its tables
+and its :class:`~eshop_adapters.storage.mapping.AggregateMapping`; importing
+this package imports them all (so their tables are on the shared metadata).
+Plug-ins storing their own aggregates call :func:`register_mapping`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from eshop_adapters.storage.mapping import AggregateMapping
+from eshop_adapters.storage.mappings.testkit import WIDGET_MAPPING
+from eshop_core.domain import Aggregate
+from eshop_core.errors import StorageError
+
+__all__ = ["MAPPINGS", "mapping_for", "register_mapping"]
+
+A = TypeVar("A", bound=Aggregate)
+
+MAPPINGS: dict[type[Any], AggregateMapping[Any]] = {
+    WIDGET_MAPPING.aggregate_type: WIDGET_MAPPING,
+}
+"""Mappings by aggregate type."""
+
+
+def register_mapping(mapping: AggregateMapping[Any]) -> None:
+    """
+    Register the mapping of an aggregate type (replacing an earlier one).
+
+    Raises:
+        StorageError: ``mapping`` is not an :class:`AggregateMapping`.
+    """
+    if not isinstance(mapping, AggregateMapping):
+        raise StorageError(f"expected an AggregateMapping, got {type(mapping).__name__}")
+    MAPPINGS[mapping.aggregate_type] = mapping
+
+
+def mapping_for(aggregate_type: type[A]) -> AggregateMapping[A]:
+    """
+    Return the mapping of ``aggregate_type``.
+
+    Raises:
+        StorageError: The SQL backend has no mapping (no tables) for it.
+    """
+    mapping = MAPPINGS.get(aggregate_type)
+    if mapping is None:
+        name = getattr(aggregate_type, "__name__", repr(aggregate_type))
+        raise StorageError(
+            f"the sql backend cannot store aggregate {name}: no mapping registered "
+            "(add one in eshop_adapters/storage/mappings/ or call register_mapping)"
+        )
+    return mapping

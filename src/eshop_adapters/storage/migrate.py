@@ -1,0 +1,185 @@
+"""
+Schema migrations, run from the package with alembic.
+
+The migration scripts live in ``eshop_adapters/storage/migrations`` (one
+linear revision per change). :func:`ensure_schema` runs on every open:
+
+* a database already at this code's revision is left alone (one quick read);
+* a database whose revision this code does not know (a newer release wrote
+  it) is refused with :class:`~eshop_core.errors.SchemaVersionError`, and
+  nothing is written;
+* otherwise, with ``migrate=True``, the schema is upgraded in one transaction
+  (``BEGIN IMMEDIATE`` on SQLite, so concurrent openers wait and then find it
+  done; foreign keys are switched off while batch migrations rebuild tables
+  and checked afterwards); with ``migrate=False`` it is refused.
+
+Alembic's configuration is built in code; logging is never reconfigured
+(no ``fileConfig``), so the host application's logging stays as it is.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Final
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from eshop_adapters.storage.sql import prepare_connection, release_connection, storage_error
+from eshop_core.errors import SchemaVersionError, StorageError
+
+__all__ = [
+    "SCRIPT_LOCATION",
+    "alembic_config",
+    "code_revision",
+    "database_revisions",
+    "ensure_schema",
+    "upgrade",
+]
+
+log = logging.getLogger("eshop.storage.sql")
+
+SCRIPT_LOCATION: Final = "eshop_adapters.storage:migrations"
+"""Where alembic finds ``env.py`` and ``versions/``: inside the installed package."""
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """
+    Return an alembic configuration for eshop's migrations (no ``alembic.ini`` needed).
+
+    Args:
+        connection: The connection ``env.py`` runs the migrations on.
+    """
+    config = Config()
+    config.set_main_option("script_location", SCRIPT_LOCATION)
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@functools.cache
+def _script() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@functools.cache
+def _known_revisions() -> frozenset[str]:
+    return frozenset(script.revision for script in _script().walk_revisions())
+
+
+def code_revision() -> str:
+    """Return the newest revision this code knows (the head)."""
+    head = _script().get_current_head()
+    if head is None:  # pragma: no cover - the package always ships revisions
+        raise StorageError("no migration scripts found in eshop_adapters.storage")
+    return head
+
+
+def database_revisions(connection: Connection) -> tuple[str, ...]:
+    """Return the revisions recorded in the database (empty for a fresh database)."""
+    return tuple(MigrationContext.configure(connection).get_current_heads())
+
+
+def _check(current: tuple[str, ...], *, migrate: bool) -> bool:
+    """Return whether an upgrade is needed; raise when it is not allowed or not possible."""
+    head = code_revision()
+    if current == (head,):
+        return False
+    shown = ",".join(current) if current else None
+    unknown = [rev for rev in current if rev not in _known_revisions()]
+    if unknown:
+        raise SchemaVersionError(
+            shown,
+            head,
+            detail="the database was written by a newer version of eshop; upgrade eshop to open it",
+        )
+    if not migrate:
+        raise SchemaVersionError(
+            shown, head, detail="open with migrate=True (the default) to bring the schema up to date"
+        )
+    return True
+
+
+def ensure_schema(engine: Engine, *, migrate: bool) -> None:
+    """
+    Bring the database at ``engine`` to this code's schema revision, or refuse it.
+
+    Raises:
+        SchemaVersionError: The database is newer than the code, or behind it with ``migrate=False``.
+        StorageError: The database cannot be read or upgraded.
+    """
+    try:
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        raise storage_error(
+            exc, f"opening the database {engine.url.render_as_string(hide_password=True)}"
+        ) from exc
+    try:
+        try:
+            current = database_revisions(connection)
+            connection.rollback()
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "reading the schema revision") from exc
+    finally:
+        release_connection(connection)
+    if _check(current, migrate=migrate):
+        upgrade(engine)
+
+
+def upgrade(engine: Engine) -> None:
+    """
+    Upgrade the database to the head revision in one transaction.
+
+    Raises:
+        SchemaVersionError: The database turned out newer than the code.
+        StorageError: A migration failed (nothing was changed).
+    """
+    try:
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        raise storage_error(exc, "opening the database for migration") from exc
+    sqlite = connection.dialect.name == "sqlite"
+    try:
+        if sqlite:
+            _sqlite_foreign_keys(connection, enabled=False)
+        with connection.begin():
+            # SQLite: BEGIN IMMEDIATE already excludes other writers. PostgreSQL will take
+            # pg_advisory_xact_lock here so that concurrent openers upgrade one at a time.
+            current = database_revisions(connection)  # again, now holding the write lock
+            if _check(current, migrate=True):
+                log.info("upgrading database schema from %s to %s", current or "nothing", code_revision())
+                command.upgrade(alembic_config(connection), "head")
+                if sqlite:
+                    _sqlite_check_foreign_keys(connection)
+    except SQLAlchemyError as exc:
+        raise storage_error(exc, "migrating the database schema") from exc
+    except CommandError as exc:
+        raise StorageError(f"migrating the database schema failed: {exc}") from exc
+    finally:
+        try:
+            if sqlite:
+                _sqlite_foreign_keys(connection, enabled=True)
+        finally:
+            release_connection(connection)
+
+
+def _sqlite_foreign_keys(connection: Connection, *, enabled: bool) -> None:
+    # PRAGMA foreign_keys is a no-op inside a transaction: set it on the driver connection, before BEGIN.
+    prepare_connection(connection)
+    dbapi = connection.connection.driver_connection
+    dbapi.execute(f"PRAGMA foreign_keys = {'ON' if enabled else 'OFF'}")  # type: ignore[union-attr]
+
+
+def _sqlite_check_foreign_keys(connection: Connection) -> None:
+    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise StorageError(
+            f"migration left rows with broken foreign keys in {', '.join(tables)}; rolled back"
+        )

@@ -1,0 +1,663 @@
+"""
+The SQL backend: engine set-up, units of work and repositories (SQLAlchemy Core).
+
+One :class:`SqlBackend` owns one :class:`~sqlalchemy.engine.Engine` (or wraps
+an integrator's). A :class:`SqlUnitOfWork` is one connection and one
+transaction, opened on ``with`` and committed or rolled back at the end; the
+connection always goes back to the pool. Repositories are generic: each
+aggregate's :class:`~eshop_adapters.storage.mapping.AggregateMapping` says
+which tables and columns hold it.
+
+Dialect-specific behaviour is kept in the section "Dialects" below:
+
+* SQLite: WAL journal, ``foreign_keys=ON``, a busy timeout, and every
+  transaction started with ``BEGIN IMMEDIATE`` — the pysqlite driver's own
+  transaction handling is switched off (``isolation_level = None`` in the
+  ``connect`` event) and the ``begin`` event emits ``BEGIN IMMEDIATE``, so a
+  unit of work holds the write lock from its start and never fails upgrading a
+  read lock to a write lock. Units of work of one backend are also serialised
+  in-process by a lock, so threads queue instead of polling the busy handler.
+* PostgreSQL (next): ``SELECT ... FOR UPDATE SKIP LOCKED`` for relay claims
+  (:func:`lock_for_claim`); upserts through :func:`dialect_insert`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
+
+import attrs
+from sqlalchemy import Select, Table, bindparam, create_engine, event, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import URL, Connection, CursorResult, Engine, Row, make_url
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError, StatementError
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.dml import Delete, Insert, Update
+
+from eshop_adapters.storage.mapping import AggregateMapping, Rows
+from eshop_adapters.storage.mappings import mapping_for
+from eshop_core.domain import Aggregate
+from eshop_core.errors import ConcurrencyError, EshopError, InvalidInputError, KeyringError, StorageError
+from eshop_core.keyring import Keyring
+from eshop_core.storage.ports import BackendOptions
+from eshop_core.storage.unit_of_work import BaseRepository, BaseUnitOfWork
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIConnection
+    from sqlalchemy.pool import ConnectionPoolEntry
+    from sqlalchemy.sql.base import Executable
+
+    from eshop_core.access import Actor
+
+__all__ = [
+    "BUSY_TIMEOUT_SECONDS",
+    "SUPPORTED_DIALECTS",
+    "AnyRow",
+    "SqlBackend",
+    "SqlRepository",
+    "SqlUnitOfWork",
+    "dialect_insert",
+    "lock_for_claim",
+    "open_backend",
+    "prepare_connection",
+    "storage_error",
+]
+
+log = logging.getLogger("eshop.storage.sql")
+
+A = TypeVar("A", bound=Aggregate)
+
+SUPPORTED_DIALECTS: Final[tuple[str, ...]] = ("sqlite",)
+"""SQLAlchemy dialects this backend runs on."""
+
+BUSY_TIMEOUT_SECONDS: Final = 30.0
+"""How long a unit of work waits for the database's write lock before failing."""
+
+Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+AnyRow: TypeAlias = Row[*tuple[Any, ...]]
+"""A result row of any shape."""
+AnyResult: TypeAlias = CursorResult[*tuple[Any, ...]]
+"""A cursor result of any shape."""
+
+
+# ---------------------------------------------------------------------------
+# Errors
+# ---------------------------------------------------------------------------
+
+
+def storage_error(exc: BaseException, doing: str) -> EshopError:
+    """
+    Translate an SQLAlchemy/driver exception into the eshop error to raise.
+
+    Errors of eshop raised inside SQLAlchemy (a naive datetime refused by a
+    column type) come back as themselves. The message names what failed and
+    the driver's reason, never the statement's parameters (they may hold
+    personal data).
+
+    Args:
+        exc: The exception caught.
+        doing: What was being done (``"opening the database"``).
+    """
+    if isinstance(exc, StatementError) and isinstance(exc.orig, EshopError):
+        return exc.orig
+    orig = getattr(exc, "orig", None) or exc
+    reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    lowered = reason.lower()
+    if "database is locked" in lowered or "database is busy" in lowered:
+        hint = (
+            f"the database stayed locked by another connection for more than {BUSY_TIMEOUT_SECONDS:.0f} s "
+            "(a long transaction elsewhere, or a unit of work opened inside another one in the same thread?)"
+        )
+    elif "unable to open database file" in lowered:
+        hint = "cannot open the database file: check that its directory exists and is writable"
+    elif "readonly database" in lowered or "read-only" in lowered:
+        hint = "the database is read-only: check the file's and its directory's permissions"
+    else:
+        hint = reason
+    return StorageError(f"{doing} failed: {hint} [{type(orig).__name__}: {reason}]")
+
+
+# ---------------------------------------------------------------------------
+# Dialects
+# ---------------------------------------------------------------------------
+
+_PREPARED: Final = "eshop_sqlite_prepared"
+_RESTORE_ISOLATION: Final = "eshop_sqlite_isolation_level"
+
+
+def _sqlite_pragmas(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+    finally:
+        cursor.close()
+
+
+def _sqlite_on_connect(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
+    # The documented pysqlite recipe: the driver never emits BEGIN itself ...
+    dbapi_connection.isolation_level = None
+    _sqlite_pragmas(dbapi_connection)
+    record.info[_PREPARED] = True
+
+
+def prepare_connection(connection: Connection) -> None:
+    """
+    Make an SQLite connection ready for eshop, outside any transaction.
+
+    Connections of an engine eshop created are prepared when they connect. A
+    connection of an integrator's engine is prepared on first use (pragmas),
+    and its driver-level transaction handling is switched off while eshop uses
+    it and restored afterwards (see :func:`release_connection`).
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    info = connection.info
+    dbapi = connection.connection.driver_connection
+    if not info.get(_PREPARED):
+        _sqlite_pragmas(dbapi)
+        info[_PREPARED] = True
+    if dbapi.isolation_level is not None:  # type: ignore[union-attr]
+        info[_RESTORE_ISOLATION] = dbapi.isolation_level  # type: ignore[union-attr]
+        dbapi.isolation_level = None  # type: ignore[union-attr]
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    # ... and every transaction, read or write, takes the write lock up front.
+    prepare_connection(connection)
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def release_connection(connection: Connection) -> None:
+    """Restore what :func:`prepare_connection` changed on an integrator's connection, then close it."""
+    try:
+        info = connection.info
+        previous = info.pop(_RESTORE_ISOLATION, None)
+        if previous is not None:
+            connection.connection.driver_connection.isolation_level = previous  # type: ignore[union-attr]
+    except (SQLAlchemyError, AttributeError):  # pragma: no cover - an invalidated connection
+        log.debug("could not restore the isolation level of a connection", exc_info=True)
+    finally:
+        connection.close()
+
+
+def _json_dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def sqlite_database_path(url: URL) -> str | None:
+    """Return the file path of an SQLite URL, or ``None`` for an in-memory database."""
+    database = url.database
+    if not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        path, _, query = database[len("file:") :].partition("?")
+        return None if "mode=memory" in query or not path or path == ":memory:" else path
+    return database
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.drivername not in ("sqlite", "sqlite+pysqlite"):
+        raise InvalidInputError(
+            "url", f"driver {url.drivername!r} is not supported; use 'sqlite:///path/to/shop.db'"
+        )
+    if url.host or url.username or url.password or url.port:
+        raise InvalidInputError(
+            "url",
+            "an SQLite URL names a file, not a host: 'sqlite:///relative.db' or 'sqlite:////abs/path.db'",
+        )
+    memory = sqlite_database_path(url) is None
+    kwargs: dict[str, Any] = {
+        "connect_args": {"timeout": BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+        "json_serializer": _json_dumps,
+    }
+    if memory:
+        kwargs["poolclass"] = StaticPool  # one connection, shared: the in-memory database lives in it
+    engine = create_engine(url.set(drivername="sqlite+pysqlite"), **kwargs)
+    event.listen(engine, "connect", _sqlite_on_connect)
+    return engine
+
+
+def _engine_from_url(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise InvalidInputError("url", f"{url!r} is not a valid database URL: {exc}") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    raise InvalidInputError("url", f"the sql backend does not serve {backend!r} URLs yet")
+
+
+def _configure(engine: Engine, *, owned: bool) -> Engine:
+    """Return the engine eshop runs on: ``engine`` itself, or a private view of an integrator's."""
+    runner = engine if owned else engine.execution_options()
+    if engine.dialect.name == "sqlite":
+        event.listen(runner, "begin", _sqlite_on_begin)
+    return runner
+
+
+def dialect_insert(dialect_name: str, table: Table) -> sqlite.Insert | postgresql.Insert:
+    """
+    Return the dialect's ``INSERT`` construct (with ``ON CONFLICT`` support) for ``table``.
+
+    Raises:
+        StorageError: An unsupported dialect.
+    """
+    if dialect_name == "sqlite":
+        return sqlite.insert(table)
+    if dialect_name == "postgresql":
+        return postgresql.insert(table)
+    raise StorageError(f"no upsert support for dialect {dialect_name!r}")
+
+
+def lock_for_claim(statement: Select[Any], dialect_name: str, *of: Table) -> Select[Any]:
+    """
+    Make a relay's claim query exclusive per row.
+
+    PostgreSQL: ``FOR UPDATE SKIP LOCKED`` so concurrent relays take different
+    rows. SQLite: unchanged, the claim already runs under ``BEGIN IMMEDIATE``.
+    """
+    if dialect_name == "postgresql":
+        return statement.with_for_update(skip_locked=True, of=list(of) or None)
+    return statement
+
+
+# ---------------------------------------------------------------------------
+# Keyring
+# ---------------------------------------------------------------------------
+
+
+def _keyring_beside(database: str | None) -> Keyring:
+    """Load ``<db>.keys`` or create it (mode 0600); a throwaway keyring without a file."""
+    if database is None:
+        return Keyring.generate()
+    path = Path(f"{database}.keys")
+    if path.exists():
+        return _load_keyring(path)
+    keyring = Keyring.generate()
+    try:
+        keyring.save(path)
+    except KeyringError:
+        if path.exists():  # another process created it first
+            return _load_keyring(path)
+        raise
+    log.info("created keyring %s for %s", path, database)
+    return keyring
+
+
+def _load_keyring(path: Path) -> Keyring:
+    for _ in range(20):
+        try:
+            return Keyring.load(path)
+        except KeyringError:  # possibly still being written by another process
+            time.sleep(0.05)
+    return Keyring.load(path)
+
+
+# ---------------------------------------------------------------------------
+# Backend
+# ---------------------------------------------------------------------------
+
+
+@attrs.frozen
+class _ChildStatements:
+    table: Table
+    delete: Delete
+    insert: Insert
+    select: Select[Any]
+
+
+@attrs.frozen
+class _RepositoryStatements:
+    insert: Insert
+    update: Update
+    load: Select[Any]
+    children: tuple[_ChildStatements, ...]
+
+
+def _repository_statements(mapping: AggregateMapping[Any], dialect_name: str) -> _RepositoryStatements:
+    table = mapping.table
+    insert = dialect_insert(dialect_name, table).on_conflict_do_nothing(index_elements=[table.c.id])
+    update = table.update().where(
+        table.c.id == bindparam("pk_id"), table.c.version == bindparam("pk_expected_version")
+    )
+    children = tuple(
+        _ChildStatements(
+            table=child.table,
+            delete=child.table.delete().where(child.table.c[child.parent_column] == bindparam("pk_parent")),
+            insert=child.table.insert(),
+            select=select(child.table)
+            .where(child.table.c[child.parent_column].in_(bindparam("pk_parents", expanding=True)))
+            .order_by(child.table.c[child.parent_column], child.table.c[child.position_column]),
+        )
+        for child in mapping.children
+    )
+    return _RepositoryStatements(
+        insert=insert,
+        update=update,
+        load=select(table).where(table.c.id == bindparam("pk_id")),
+        children=children,
+    )
+
+
+class SqlBackend:
+    """
+    The opened SQL backend.
+
+    Args:
+        engine: The engine to run on.
+        options: What :meth:`Shop.open <eshop_core.Shop.open>` passed.
+        owns_engine: Whether eshop created the engine (and disposes of it on :meth:`close`).
+
+    Raises:
+        StorageError: The database cannot be opened or its schema is unusable.
+        SchemaVersionError: The schema is not at this code's revision and cannot be brought there.
+    """
+
+    name = "sql"
+
+    def __init__(self, engine: Engine, options: BackendOptions, *, owns_engine: bool) -> None:
+        self.options = options
+        self.dialect_name = engine.dialect.name
+        self._owned_engine = engine if owns_engine else None
+        if self.dialect_name not in SUPPORTED_DIALECTS:
+            raise StorageError(
+                f"the sql backend does not support {self.dialect_name!r} databases yet "
+                f"(supported: {', '.join(SUPPORTED_DIALECTS)})"
+            )
+        if options.schema is not None and self.dialect_name == "sqlite":
+            raise InvalidInputError("schema", "SQLite databases have no schemas; leave schema unset")
+        self.engine = _configure(engine, owned=owns_engine)
+        if options.schema is not None:
+            self.engine = self.engine.execution_options(schema_translate_map={None: options.schema})
+        self.lock: threading.Lock | None = threading.Lock() if self.dialect_name == "sqlite" else None
+        from eshop_adapters.storage.migrate import ensure_schema
+
+        ensure_schema(self.engine, migrate=options.migrate)
+        if options.keyring is not None:
+            self.keyring = options.keyring
+        else:
+            path = sqlite_database_path(engine.url) if self.dialect_name == "sqlite" else None
+            self.keyring = _keyring_beside(path)
+        self._statements: dict[type[Any], _RepositoryStatements] = {}
+        self._closed = False
+        log.debug("opened %s database %s", self.dialect_name, engine.url.render_as_string(hide_password=True))
+
+    def repository_statements(self, mapping: AggregateMapping[Any]) -> _RepositoryStatements:
+        """Return the prepared statements of ``mapping`` (built once per backend)."""
+        statements = self._statements.get(mapping.aggregate_type)
+        if statements is None:
+            statements = _repository_statements(mapping, self.dialect_name)
+            self._statements[mapping.aggregate_type] = statements
+        return statements
+
+    def unit_of_work(self, actor: Actor) -> SqlUnitOfWork:
+        """Return a new unit of work acting as ``actor``."""
+        if self._closed:
+            raise StorageError("the sql backend is closed")
+        return SqlUnitOfWork(
+            self,
+            actor=actor,
+            clock=self.options.clock,
+            ports=self.options.ports,
+            subscribers=self.options.subscribers,
+            index_key=self.keyring.index_key,
+            backend_name=self.name,
+        )
+
+    def close(self) -> None:
+        """Release the engine's connections (an integrator's engine is left to its owner). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owned_engine is not None:
+            self._owned_engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"<SqlBackend {self.dialect_name}>"
+
+
+def open_backend(target: object, options: BackendOptions) -> SqlBackend:
+    """
+    Open the SQL backend on a URL (``sqlite:///shop.db``) or an SQLAlchemy ``Engine``.
+
+    Raises:
+        InvalidInputError: A malformed or unsupported URL.
+        StorageError: The database cannot be opened.
+        SchemaVersionError: The schema is not at this code's revision.
+    """
+    if isinstance(target, Engine):
+        return SqlBackend(target, options, owns_engine=False)
+    if not isinstance(target, str):
+        raise InvalidInputError(
+            "url_or_engine", f"expected a URL or an SQLAlchemy Engine, got {type(target).__name__}"
+        )
+    engine = _engine_from_url(target)
+    try:
+        return SqlBackend(engine, options, owns_engine=True)
+    except BaseException:
+        engine.dispose()
+        raise
+
+
+# ---------------------------------------------------------------------------
+# Unit of work
+# ---------------------------------------------------------------------------
+
+
+class SqlUnitOfWork(BaseUnitOfWork):
+    """
+    One connection and one transaction of a :class:`SqlBackend`.
+
+    Named ports receive it and run their statements through :meth:`execute`
+    (and :meth:`rows`, :meth:`first`, :meth:`scalar`), which translate
+    database errors into :class:`~eshop_core.errors.StorageError`.
+    """
+
+    def __init__(self, backend: SqlBackend, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.backend = backend
+        self.keyring = backend.keyring
+        self.dialect_name = backend.dialect_name
+        self._connection: Connection | None = None
+
+    # -- primitives ---------------------------------------------------------------
+
+    def _begin(self) -> None:
+        lock = self.backend.lock
+        if lock is not None and not lock.acquire(timeout=BUSY_TIMEOUT_SECONDS):
+            raise StorageError(
+                "the database is busy: another unit of work in this process held it for "
+                f"{BUSY_TIMEOUT_SECONDS:.0f} s "
+                "(is a unit of work opened inside another one in the same thread?)"
+            )
+        try:
+            connection = self.backend.engine.connect()
+            try:
+                connection.begin()
+            except BaseException:
+                release_connection(connection)
+                raise
+        except SQLAlchemyError as exc:
+            if lock is not None:
+                lock.release()
+            raise storage_error(exc, "starting a unit of work") from exc
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
+        self._connection = connection
+
+    def _commit(self) -> None:
+        try:
+            self.connection.commit()
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "committing") from exc
+        self._release()
+
+    def _rollback(self) -> None:
+        connection = self._connection
+        if connection is None:
+            return
+        try:
+            connection.rollback()
+        except SQLAlchemyError:
+            log.warning("rollback failed; the connection is discarded", exc_info=True)
+            connection.invalidate()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None:
+                release_connection(connection)
+        except SQLAlchemyError:  # pragma: no cover - closing never fails in practice
+            log.warning("closing a connection failed", exc_info=True)
+        finally:
+            if self.backend.lock is not None:
+                self.backend.lock.release()
+
+    def _make_repository(self, aggregate_type: type[A]) -> SqlRepository[A]:
+        mapping = mapping_for(aggregate_type)
+        return SqlRepository(self, aggregate_type, mapping, self.backend.repository_statements(mapping))
+
+    # -- for repositories and ports -------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        """The unit of work's connection (inside its transaction)."""
+        if self._connection is None:
+            raise StorageError("the unit of work has no open transaction")
+        return self._connection
+
+    def execute(self, statement: Executable, parameters: Params = None) -> AnyResult:
+        """Execute ``statement`` (``parameters``: one mapping, or a list for executemany)."""
+        try:
+            return self.connection.execute(statement, parameters)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "a database statement") from exc
+
+    def rows(self, statement: Executable, parameters: Params = None) -> Sequence[AnyRow]:
+        """Execute a query and return all its rows."""
+        try:
+            return self.connection.execute(statement, parameters).all()
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "a database query") from exc
+
+    def first(self, statement: Executable, parameters: Params = None) -> AnyRow | None:
+        """Execute a query and return its first row or ``None``."""
+        try:
+            return self.connection.execute(statement, parameters).first()
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "a database query") from exc
+
+    def scalar(self, statement: Executable, parameters: Params = None) -> Any:
+        """Execute a query and return the first column of its first row (``None`` when empty)."""
+        try:
+            return self.connection.execute(statement, parameters).scalar()
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "a database query") from exc
+
+
+# ---------------------------------------------------------------------------
+# Repository
+# ---------------------------------------------------------------------------
+
+
+class SqlRepository(BaseRepository[A]):
+    """
+    The generic repository of the SQL backend; the aggregate's mapping says where it lives.
+
+    Args:
+        uow: The unit of work.
+        aggregate_type: The aggregate class.
+        mapping: Its mapping.
+        statements: Its prepared statements.
+    """
+
+    _uow: SqlUnitOfWork
+
+    def __init__(
+        self,
+        uow: SqlUnitOfWork,
+        aggregate_type: type[A],
+        mapping: AggregateMapping[A],
+        statements: _RepositoryStatements,
+    ) -> None:
+        super().__init__(uow, aggregate_type)
+        self._mapping = mapping
+        self._statements = statements
+
+    def _insert(self, aggregate: A) -> None:
+        row = self._mapping.to_row(aggregate, keyring=self._uow.keyring)
+        if self._uow.execute(self._statements.insert, row).rowcount != 1:
+            raise ConcurrencyError(self._mapping.name, aggregate.id, 0)
+        self._write_children(aggregate, replace=False)
+
+    def _update(self, aggregate: A, expected_version: int) -> bool:
+        row = self._mapping.to_row(aggregate, keyring=self._uow.keyring)
+        del row["id"]
+        row["pk_id"] = aggregate.id
+        row["pk_expected_version"] = expected_version
+        if self._uow.execute(self._statements.update, row).rowcount != 1:
+            return False
+        self._write_children(aggregate, replace=True)
+        return True
+
+    def _write_children(self, aggregate: A, *, replace: bool) -> None:
+        if not self._statements.children:
+            return
+        rows = self._mapping.to_child_rows(aggregate)
+        for child in self._statements.children:
+            if replace:
+                self._uow.execute(child.delete, {"pk_parent": aggregate.id})
+            child_rows = rows.get(child.table.name, [])
+            if child_rows:
+                self._uow.execute(child.insert, child_rows)
+
+    def _children(self, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, dict[str, list[Mapping[Any, Any]]]]:
+        out: dict[uuid.UUID, dict[str, list[Mapping[Any, Any]]]] = {
+            i: {c.table.name: [] for c in self._statements.children} for i in ids
+        }
+        if not self._statements.children or not ids:
+            return out
+        for spec, child in zip(self._mapping.children, self._statements.children, strict=True):
+            for row in self._uow.rows(child.select, {"pk_parents": list(ids)}):
+                values = row._mapping
+                out[values[spec.parent_column]][child.table.name].append(values)
+        return out
+
+    def _build(self, row: AnyRow, children: Rows) -> A:
+        return self._mapping.from_row(row._mapping, children, keyring=self._uow.keyring)
+
+    def _load(self, aggregate_id: uuid.UUID) -> A | None:
+        row = self._uow.first(self._statements.load, {"pk_id": aggregate_id})
+        if row is None:
+            return None
+        return self._build(row, self._children([aggregate_id])[aggregate_id])
+
+    def _query(
+        self, filters: Mapping[str, object], blind: Mapping[str, str], limit: int, after: uuid.UUID | None
+    ) -> list[A]:
+        mapping = self._mapping
+        table = mapping.table
+        statement = select(table)
+        for name, value in filters.items():
+            statement = statement.where(mapping.filter_column(name) == mapping.filter_value(name, value))
+        for name, index in blind.items():
+            statement = statement.where(mapping.blind_column(name) == index)
+        if after is not None:
+            statement = statement.where(table.c.id > after)
+        rows = self._uow.rows(statement.order_by(table.c.id).limit(limit))
+        children = self._children([row._mapping["id"] for row in rows])
+        return [self._build(row, children[row._mapping["id"]]) for row in rows]
