@@ -77,15 +77,7 @@ nitpick_ignore_regex = [
 ]
 
 
-# Three docstrings in the source trip the build until they are reworded:
-# napoleon reads the first line "Prose: text" of a data docstring as
-# "type: description", and ChannelThrottledError refers to an attribute it does
-# not list under "Attributes:". Remove these entries once the docstrings change.
-nitpick_ignore = [
-    ("py:class", "A timer handler"),
-    ("py:class", "Default working periods"),
-    ("py:attr", "retry_after"),
-]
+nitpick_ignore: list[tuple[str, str]] = []
 
 
 # -- each public name is documented once ---------------------------------------

@@ -26,11 +26,11 @@ from rich.console import Console
 
 from eshop_core.errors import EshopError
 from eshop_core.plugins import get_plugin_manager
+from eshop_core.schemas.settings import DEFAULT_DB, ShopSettings
 
 __all__ = ["DB_ENV", "DEFAULT_DB", "build_app", "main", "open_shop_for_cli"]
 
 DB_ENV: Final = "ESHOP_DB"
-DEFAULT_DB: Final = "sqlite:///eshop.db"
 
 DbOption = Annotated[
     str | None,
@@ -39,7 +39,7 @@ DbOption = Annotated[
 
 
 def _db_url(db: str | None) -> str:
-    return db or os.environ.get(DB_ENV) or DEFAULT_DB
+    return db or ShopSettings.from_env(os.environ).db
 
 
 def open_shop_for_cli(db: str | None) -> object:

@@ -357,7 +357,12 @@ class ChannelAPIError(ChannelError):
 
 
 class ChannelThrottledError(ChannelAPIError):
-    """The channel throttled the call; retry after :attr:`retry_after` seconds."""
+    """
+    The channel throttled the call.
+
+    Attributes:
+        retry_after: Seconds to wait before retrying, when the channel said.
+    """
 
     def __init__(
         self,

@@ -51,7 +51,7 @@ class TimerContext:
 
 
 TimerHandler = Callable[[TimerContext], None]
-"""A timer handler: changes what the timer is due for, inside ``context.uow``."""
+"""Signature of a timer handler; it changes what the timer is due for, inside ``context.uow``."""
 
 
 @attrs.frozen(kw_only=True)
