@@ -81,7 +81,7 @@ Period = tuple[time, time]
 """A working period as wall-clock ``(start, end)`` times, ``start < end``."""
 
 DEFAULT_WORKING_HOURS: tuple[Period, ...] = ((time(9), time(12)), (time(13, 30), time(18)))
-"""The default working periods, 09:00-12:00 and 13:30-18:00."""
+"""The default working periods, nine to twelve and half past one to six, local time."""
 
 CN_VERIFIED_THROUGH_FALLBACK = 2026
 """Verified against the package's data for CN up to 2026 (``holidays`` 0.109).
