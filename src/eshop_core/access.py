@@ -66,6 +66,7 @@ class Permission(StrEnum):
     TIMERS_RUN = "timers.run"
     SHOP_ADMINISTER = "shop.administer"
     PERSONAL_DATA_READ = "personal_data.read"
+    PERSONAL_DATA_ERASE = "personal_data.erase"
 
 
 def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, frozenset[Permission]]:
@@ -80,7 +81,11 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
         Role.WAREHOUSE: set(),
         Role.PURCHASING: set(),
         Role.PRODUCT_MANAGER: set(),
-        Role.DEPARTMENT_MANAGER: {Permission.AUDIT_READ, Permission.PERSONAL_DATA_READ},
+        Role.DEPARTMENT_MANAGER: {
+            Permission.AUDIT_READ,
+            Permission.PERSONAL_DATA_READ,
+            Permission.PERSONAL_DATA_ERASE,
+        },
         Role.FINANCE: {Permission.AUDIT_READ},
         Role.DATA_ANALYST: set(),
         Role.ADMINISTRATOR: {
@@ -88,6 +93,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.OUTBOX_MANAGE,
             Permission.TIMERS_RUN,
             Permission.SHOP_ADMINISTER,
+            Permission.PERSONAL_DATA_ERASE,
         },
         Role.SYSTEM: {Permission.OUTBOX_MANAGE, Permission.TIMERS_RUN},
     }

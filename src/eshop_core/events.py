@@ -71,13 +71,22 @@ class DomainEvent:
         return cls.__name__
 
     def payload(self) -> dict[str, Any]:
-        """Return the event's own fields as JSON-safe values, personal data left out."""
+        """Return the event's own fields, personal data left out (the envelope makes them JSON-safe)."""
+        return {name: getattr(self, name) for name in _payload_fields(type(self))}
+
+
+_PAYLOAD_FIELDS: dict[type[DomainEvent], tuple[str, ...]] = {}
+
+
+def _payload_fields(cls: type[DomainEvent]) -> tuple[str, ...]:
+    names = _PAYLOAD_FIELDS.get(cls)
+    if names is None:
         base = {f.name for f in attrs.fields(DomainEvent)}
-        return {
-            f.name: json_safe(getattr(self, f.name))
-            for f in attrs.fields(type(self))
-            if f.name not in base and not f.metadata.get("pii", False)
-        }
+        names = tuple(
+            f.name for f in attrs.fields(cls) if f.name not in base and not f.metadata.get("pii", False)
+        )
+        _PAYLOAD_FIELDS[cls] = names
+    return names
 
 
 def json_safe(value: object) -> Any:
@@ -132,7 +141,7 @@ class EventEnvelope:
         actor_id: Who caused it.
         policy_version: Policy version of the decision, if any.
         occurred_at: When it happened (UTC).
-        payload: JSON-safe data without personal data.
+        payload: Data without personal data, converted to JSON-safe values on construction.
     """
 
     id: uuid.UUID = attrs.field(factory=new_id)
@@ -144,7 +153,7 @@ class EventEnvelope:
     actor_id: str
     policy_version: int | None = None
     occurred_at: datetime
-    payload: Mapping[str, Any] = attrs.field(factory=dict)
+    payload: Mapping[str, Any] = attrs.field(factory=dict, converter=json_safe)
 
     @classmethod
     def wrap(
@@ -180,7 +189,7 @@ class EventEnvelope:
             "actor_id": self.actor_id,
             "policy_version": self.policy_version,
             "occurred_at": self.occurred_at.isoformat(),
-            "payload": json_safe(self.payload),
+            "payload": self.payload,
         }
 
     @classmethod

@@ -42,6 +42,9 @@ __all__ = ["PiiKind", "blind_index", "blind_index_values", "kind_of", "normalise
 
 DEFAULT_PHONE_REGION: Final = "CN"
 _SPACES = re.compile(r"\s+")
+_PHONE_SEPARATORS = re.compile(r"[\s().-]+")
+_CN_MOBILE = re.compile(r"(?:\+86|0086|86)?(1[3-9]\d{9})")
+"""A mainland mobile number (11 digits from 13x to 19x), with or without the +86 / 0086 prefix."""
 
 
 class PiiKind(StrEnum):
@@ -65,6 +68,11 @@ def normalise(value: str, kind: PiiKind = PiiKind.TEXT, *, region: str = DEFAULT
     """Return the canonical form of ``value`` for indexing and comparison."""
     if kind is PiiKind.PHONE:
         text = unicodedata.normalize("NFKC", value).strip()
+        if region == "CN":
+            # Fast path for the commonest case; agrees with phonenumbers (a property test checks).
+            mobile = _CN_MOBILE.fullmatch(_PHONE_SEPARATORS.sub("", text))
+            if mobile is not None:
+                return f"+86{mobile.group(1)}"
         try:
             number = phonenumbers.parse(text, region)
         except phonenumbers.NumberParseException:

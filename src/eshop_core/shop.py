@@ -30,6 +30,7 @@ from eshop_core.keyring import Keyring
 from eshop_core.plugins import get_plugin_manager
 from eshop_core.services.audit import AuditService
 from eshop_core.services.outbox import OutboxService, Subscriber
+from eshop_core.services.personal_data import PersonalDataService
 from eshop_core.services.scheduler import Scheduler
 from eshop_core.storage.ports import (
     AuditLog,
@@ -172,6 +173,7 @@ class Shop:
         self.calendar = calendar
         self.outbox = OutboxService(self, subscribers)
         self.audit = AuditService(self)
+        self.personal_data = PersonalDataService(self)
         self._scheduler = Scheduler(self, timer_handlers)
         self._closed = False
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.postgres import Shops
 
 from eshop_core import Shop
 from eshop_core.testing.contract import StorageContract
@@ -38,3 +39,12 @@ class TestSqliteBackend(StorageContract):
         yield _open
         for shop in shops:
             shop.close()
+
+
+@pytest.mark.postgres
+class TestPostgresBackend(StorageContract):
+    """The suite on PostgreSQL: one schema per run, emptied before each test (see tests/postgres.py)."""
+
+    @pytest.fixture
+    def open_shop(self, pg_shops: Shops) -> Callable[..., Shop]:
+        return pg_shops.open

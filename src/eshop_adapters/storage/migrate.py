@@ -11,7 +11,14 @@ linear revision per change). :func:`ensure_schema` runs on every open:
 * otherwise, with ``migrate=True``, the schema is upgraded in one transaction
   (``BEGIN IMMEDIATE`` on SQLite, so concurrent openers wait and then find it
   done; foreign keys are switched off while batch migrations rebuild tables
-  and checked afterwards); with ``migrate=False`` it is refused.
+  and checked afterwards; on PostgreSQL a transaction-level advisory lock
+  serialises concurrent upgraders, and the PostgreSQL schema named by
+  ``schema=`` is created first when missing); with ``migrate=False`` it is
+  refused.
+
+On PostgreSQL with ``schema=``, alembic's version table lives in that schema
+too, and the upgrade runs with ``search_path`` set to it, so raw SQL in a
+revision (triggers, functions) lands beside the tables.
 
 Alembic's configuration is built in code; logging is never reconfigured
 (no ``fileConfig``), so the host application's logging stays as it is.
@@ -20,6 +27,7 @@ Alembic's configuration is built in code; logging is never reconfigured
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from typing import Final
 
@@ -28,10 +36,11 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
+from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from eshop_adapters.storage.sql import prepare_connection, release_connection, storage_error
+from eshop_adapters.storage.sql import connect_error, prepare_connection, release_connection, storage_error
 from eshop_core.errors import SchemaVersionError, StorageError
 
 __all__ = [
@@ -40,6 +49,7 @@ __all__ = [
     "code_revision",
     "database_revisions",
     "ensure_schema",
+    "migration_lock_key",
     "upgrade",
 ]
 
@@ -49,17 +59,19 @@ SCRIPT_LOCATION: Final = "eshop_adapters.storage:migrations"
 """Where alembic finds ``env.py`` and ``versions/``: inside the installed package."""
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None, *, schema: str | None = None) -> Config:
     """
     Return an alembic configuration for eshop's migrations (no ``alembic.ini`` needed).
 
     Args:
         connection: The connection ``env.py`` runs the migrations on.
+        schema: The PostgreSQL schema holding the shop (and alembic's version table).
     """
     config = Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     if connection is not None:
         config.attributes["connection"] = connection
+    config.attributes["schema"] = schema
     return config
 
 
@@ -81,9 +93,16 @@ def code_revision() -> str:
     return head
 
 
-def database_revisions(connection: Connection) -> tuple[str, ...]:
-    """Return the revisions recorded in the database (empty for a fresh database)."""
-    return tuple(MigrationContext.configure(connection).get_current_heads())
+def database_revisions(connection: Connection, *, schema: str | None = None) -> tuple[str, ...]:
+    """Return the revisions recorded in the database (or PostgreSQL ``schema``); empty when fresh."""
+    opts = {"version_table_schema": schema} if schema is not None else {}
+    return tuple(MigrationContext.configure(connection, opts=opts).get_current_heads())
+
+
+def migration_lock_key(schema: str | None) -> int:
+    """Return the PostgreSQL advisory-lock key (a signed 64-bit int) serialising upgrades of ``schema``."""
+    digest = hashlib.blake2b(f"eshop.migrate:{schema or ''}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _check(current: tuple[str, ...], *, migrate: bool) -> bool:
@@ -106,35 +125,38 @@ def _check(current: tuple[str, ...], *, migrate: bool) -> bool:
     return True
 
 
-def ensure_schema(engine: Engine, *, migrate: bool) -> None:
+def ensure_schema(engine: Engine, *, migrate: bool, schema: str | None = None) -> None:
     """
     Bring the database at ``engine`` to this code's schema revision, or refuse it.
 
+    Args:
+        engine: The engine (with ``schema_translate_map`` set when ``schema`` is given).
+        migrate: Whether an upgrade may run.
+        schema: The PostgreSQL schema holding the shop.
+
     Raises:
         SchemaVersionError: The database is newer than the code, or behind it with ``migrate=False``.
-        StorageError: The database cannot be read or upgraded.
+        StorageError: The database cannot be reached, read or upgraded.
     """
     try:
         connection = engine.connect()
     except SQLAlchemyError as exc:
-        raise storage_error(
-            exc, f"opening the database {engine.url.render_as_string(hide_password=True)}"
-        ) from exc
+        raise connect_error(exc, engine) from None
     try:
         try:
-            current = database_revisions(connection)
+            current = database_revisions(connection, schema=schema)
             connection.rollback()
         except SQLAlchemyError as exc:
             raise storage_error(exc, "reading the schema revision") from exc
     finally:
         release_connection(connection)
     if _check(current, migrate=migrate):
-        upgrade(engine)
+        upgrade(engine, schema=schema)
 
 
-def upgrade(engine: Engine) -> None:
+def upgrade(engine: Engine, *, schema: str | None = None) -> None:
     """
-    Upgrade the database to the head revision in one transaction.
+    Upgrade the database (or PostgreSQL ``schema``) to the head revision in one transaction.
 
     Raises:
         SchemaVersionError: The database turned out newer than the code.
@@ -143,18 +165,22 @@ def upgrade(engine: Engine) -> None:
     try:
         connection = engine.connect()
     except SQLAlchemyError as exc:
-        raise storage_error(exc, "opening the database for migration") from exc
+        raise connect_error(exc, engine) from None
     sqlite = connection.dialect.name == "sqlite"
+    postgresql = connection.dialect.name == "postgresql"
     try:
         if sqlite:
             _sqlite_foreign_keys(connection, enabled=False)
         with connection.begin():
-            # SQLite: BEGIN IMMEDIATE already excludes other writers. PostgreSQL will take
-            # pg_advisory_xact_lock here so that concurrent openers upgrade one at a time.
-            current = database_revisions(connection)  # again, now holding the write lock
+            # SQLite: BEGIN IMMEDIATE already excludes other writers. PostgreSQL: a
+            # transaction-level advisory lock, released by the commit or rollback (or when
+            # the connection dies), makes concurrent openers upgrade one at a time.
+            if postgresql:
+                _postgresql_prepare(connection, schema)
+            current = database_revisions(connection, schema=schema)  # again, now holding the lock
             if _check(current, migrate=True):
                 log.info("upgrading database schema from %s to %s", current or "nothing", code_revision())
-                command.upgrade(alembic_config(connection), "head")
+                command.upgrade(alembic_config(connection, schema=schema), "head")
                 if sqlite:
                     _sqlite_check_foreign_keys(connection)
     except SQLAlchemyError as exc:
@@ -167,6 +193,20 @@ def upgrade(engine: Engine) -> None:
                 _sqlite_foreign_keys(connection, enabled=True)
         finally:
             release_connection(connection)
+
+
+def _postgresql_prepare(connection: Connection, schema: str | None) -> None:
+    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": migration_lock_key(schema)})
+    if schema is None:
+        return
+    exists = connection.execute(
+        text("SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = :schema"), {"schema": schema}
+    ).first()
+    quoted = connection.dialect.identifier_preparer.quote_schema(schema)
+    if exists is None:
+        log.info("creating database schema %s", schema)
+        connection.exec_driver_sql(f"CREATE SCHEMA {quoted}")
+    connection.exec_driver_sql(f"SET LOCAL search_path TO {quoted}")
 
 
 def _sqlite_foreign_keys(connection: Connection, *, enabled: bool) -> None:

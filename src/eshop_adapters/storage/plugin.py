@@ -24,7 +24,7 @@ __all__ = ["BACKEND_NAME", "SQL_SCHEMES", "eshop_register_storage_backends", "es
 BACKEND_NAME: Final = "sql"
 """The backend's name; named ports are registered against it."""
 
-SQL_SCHEMES: Final[tuple[str, ...]] = ("sqlite",)
+SQL_SCHEMES: Final[tuple[str, ...]] = ("sqlite", "postgresql")
 """URL schemes served by the SQL backend."""
 
 
@@ -58,10 +58,13 @@ def eshop_register_storage_ports(
         return
     from eshop_adapters.storage.ports.audit import SqlAuditLog
     from eshop_adapters.storage.ports.outbox import SqlOutboxStore
+    from eshop_adapters.storage.ports.personal import SqlPersonalDataStore
     from eshop_adapters.storage.ports.testkit import SqlWidgetStock
     from eshop_adapters.storage.ports.timers import SqlTimerStore
+    from eshop_core.storage.personal_ports import PersonalDataStore
 
     register(OutboxStore, SqlOutboxStore)
     register(TimerStore, SqlTimerStore)
     register(AuditLog, SqlAuditLog)
     register(WidgetStock, SqlWidgetStock)
+    register(PersonalDataStore, SqlPersonalDataStore)

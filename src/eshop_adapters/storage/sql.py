@@ -17,8 +17,13 @@ Dialect-specific behaviour is kept in the section "Dialects" below:
   unit of work holds the write lock from its start and never fails upgrading a
   read lock to a write lock. Units of work of one backend are also serialised
   in-process by a lock, so threads queue instead of polling the busy handler.
-* PostgreSQL (next): ``SELECT ... FOR UPDATE SKIP LOCKED`` for relay claims
-  (:func:`lock_for_claim`); upserts through :func:`dialect_insert`.
+* PostgreSQL (psycopg 3): ``postgresql://`` URLs run on the ``postgresql+psycopg``
+  driver with a connect timeout; ``schema=`` is applied to every statement
+  through ``schema_translate_map`` (the migration creates the schema);
+  relay and scheduler claims use ``SELECT ... FOR UPDATE SKIP LOCKED``
+  (:func:`lock_for_claim`); upserts go through :func:`dialect_insert`. A
+  PostgreSQL shop needs an explicit keyring (``keyring=`` or ``ESHOP_KEYRING``):
+  there is no file beside the database to keep one in.
 """
 
 from __future__ import annotations
@@ -57,11 +62,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BUSY_TIMEOUT_SECONDS",
+    "CONNECT_TIMEOUT_SECONDS",
     "SUPPORTED_DIALECTS",
     "AnyRow",
     "SqlBackend",
     "SqlRepository",
     "SqlUnitOfWork",
+    "connect_error",
     "dialect_insert",
     "lock_for_claim",
     "open_backend",
@@ -73,11 +80,16 @@ log = logging.getLogger("eshop.storage.sql")
 
 A = TypeVar("A", bound=Aggregate)
 
-SUPPORTED_DIALECTS: Final[tuple[str, ...]] = ("sqlite",)
+SUPPORTED_DIALECTS: Final[tuple[str, ...]] = ("sqlite", "postgresql")
 """SQLAlchemy dialects this backend runs on."""
 
 BUSY_TIMEOUT_SECONDS: Final = 30.0
 """How long a unit of work waits for the database's write lock before failing."""
+
+CONNECT_TIMEOUT_SECONDS: Final = 10
+"""How long connecting to a PostgreSQL server may take (unless the URL sets ``connect_timeout``)."""
+
+_POSTGRESQL_DRIVERS: Final = ("postgresql", "postgresql+psycopg")
 
 Params = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
 AnyRow: TypeAlias = Row[*tuple[Any, ...]]
@@ -109,7 +121,16 @@ def storage_error(exc: BaseException, doing: str) -> EshopError:
     orig = getattr(exc, "orig", None) or exc
     reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     lowered = reason.lower()
-    if "database is locked" in lowered or "database is busy" in lowered:
+    if "authentication failed" in lowered or "no pg_hba.conf entry" in lowered:
+        hint = "the database server refused the credentials: check the user and password of the URL"
+    elif "fatal:" in lowered and "does not exist" in lowered:
+        hint = "the server has no such database or role: check the URL (eshop creates schemas, not databases)"
+    elif _is_connection_failure(lowered):
+        hint = (
+            "cannot reach the database server: check the host and port of the URL "
+            "and that the server is running and accepting connections"
+        )
+    elif "database is locked" in lowered or "database is busy" in lowered:
         hint = (
             f"the database stayed locked by another connection for more than {BUSY_TIMEOUT_SECONDS:.0f} s "
             "(a long transaction elsewhere, or a unit of work opened inside another one in the same thread?)"
@@ -121,6 +142,33 @@ def storage_error(exc: BaseException, doing: str) -> EshopError:
     else:
         hint = reason
     return StorageError(f"{doing} failed: {hint} [{type(orig).__name__}: {reason}]")
+
+
+_CONNECTION_FAILURES: Final = (
+    "connection refused",
+    "could not connect",
+    "connection failed",
+    "could not translate host name",
+    "name or service not known",
+    "failed to resolve host",
+    "timeout expired",
+    "no route to host",
+    "network is unreachable",
+)
+
+
+def _is_connection_failure(lowered_reason: str) -> bool:
+    return any(marker in lowered_reason for marker in _CONNECTION_FAILURES)
+
+
+def connect_error(exc: SQLAlchemyError, engine: Engine) -> EshopError:
+    """
+    Translate a failure to connect to ``engine``'s database into the error to raise.
+
+    The message names the database (password hidden) and the driver's reason;
+    the caller raises it ``from None``, as the driver's traceback adds nothing.
+    """
+    return storage_error(exc, f"opening the database {engine.url.render_as_string(hide_password=True)}")
 
 
 # ---------------------------------------------------------------------------
@@ -226,6 +274,30 @@ def _sqlite_engine(url: URL) -> Engine:
     return engine
 
 
+def _postgresql_engine(url: URL) -> Engine:
+    if url.drivername not in _POSTGRESQL_DRIVERS:
+        raise InvalidInputError(
+            "url",
+            f"driver {url.drivername!r} is not supported; use 'postgresql://user@host/database' (psycopg 3)",
+        )
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+    if "application_name" not in url.query:
+        connect_args["application_name"] = "eshop"
+    try:
+        return create_engine(
+            url.set(drivername="postgresql+psycopg"),
+            connect_args=connect_args,
+            json_serializer=_json_dumps,
+            pool_pre_ping=True,
+        )
+    except ImportError:
+        raise StorageError(
+            "PostgreSQL needs the psycopg 3 driver: install 'eshop[postgres]' (or 'psycopg[binary]')"
+        ) from None
+
+
 def _engine_from_url(url: str) -> Engine:
     try:
         parsed = make_url(url)
@@ -234,7 +306,11 @@ def _engine_from_url(url: str) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed)
-    raise InvalidInputError("url", f"the sql backend does not serve {backend!r} URLs yet")
+    if backend == "postgresql":
+        return _postgresql_engine(parsed)
+    raise InvalidInputError(
+        "url", f"the sql backend does not serve {backend!r} URLs (supported: {', '.join(SUPPORTED_DIALECTS)})"
+    )
 
 
 def _configure(engine: Engine, *, owned: bool) -> Engine:
@@ -326,7 +402,12 @@ class _RepositoryStatements:
 
 def _repository_statements(mapping: AggregateMapping[Any], dialect_name: str) -> _RepositoryStatements:
     table = mapping.table
-    insert = dialect_insert(dialect_name, table).on_conflict_do_nothing(index_elements=[table.c.id])
+    # SQLAlchemy reads an INSERT's row count only when asked to keep it (psycopg drops it at close).
+    insert = (
+        dialect_insert(dialect_name, table)
+        .on_conflict_do_nothing(index_elements=[table.c.id])
+        .execution_options(preserve_rowcount=True)
+    )
     update = table.update().where(
         table.c.id == bindparam("pk_id"), table.c.version == bindparam("pk_expected_version")
     )
@@ -376,13 +457,22 @@ class SqlBackend:
             )
         if options.schema is not None and self.dialect_name == "sqlite":
             raise InvalidInputError("schema", "SQLite databases have no schemas; leave schema unset")
+        if options.keyring is None and self.dialect_name != "sqlite":
+            # Checked before anything is read or written: without the keyring, personal
+            # data written now could never be read back by another process.
+            raise KeyringError(
+                f"a {self.dialect_name} shop needs a keyring for its personal data: pass "
+                "Shop.open(..., keyring=Keyring.load(path)) or set ESHOP_KEYRING to a keyring file "
+                "(create one once with Keyring.generate().save(path) and keep it with your secrets)"
+            )
+        self.schema = options.schema
         self.engine = _configure(engine, owned=owns_engine)
         if options.schema is not None:
             self.engine = self.engine.execution_options(schema_translate_map={None: options.schema})
         self.lock: threading.Lock | None = threading.Lock() if self.dialect_name == "sqlite" else None
         from eshop_adapters.storage.migrate import ensure_schema
 
-        ensure_schema(self.engine, migrate=options.migrate)
+        ensure_schema(self.engine, migrate=options.migrate, schema=options.schema)
         if options.keyring is not None:
             self.keyring = options.keyring
         else:
@@ -423,15 +513,17 @@ class SqlBackend:
             self._owned_engine.dispose()
 
     def __repr__(self) -> str:
-        return f"<SqlBackend {self.dialect_name}>"
+        where = f" schema={self.schema}" if self.schema is not None else ""
+        return f"<SqlBackend {self.dialect_name}{where}>"
 
 
 def open_backend(target: object, options: BackendOptions) -> SqlBackend:
     """
-    Open the SQL backend on a URL (``sqlite:///shop.db``) or an SQLAlchemy ``Engine``.
+    Open the SQL backend on a URL (``sqlite:///shop.db``, ``postgresql://...``) or an SQLAlchemy ``Engine``.
 
     Raises:
         InvalidInputError: A malformed or unsupported URL.
+        KeyringError: A PostgreSQL shop opened without a keyring.
         StorageError: The database cannot be opened.
         SchemaVersionError: The schema is not at this code's revision.
     """

@@ -224,8 +224,11 @@ def eshop_register_storage_ports(
     """Register the memory implementations of the built-in ports."""
     if backend != "memory":
         return
+    from eshop_core.storage.memory_personal import MemoryPersonalDataStore
     from eshop_core.storage.memory_ports import MemoryAuditLog, MemoryOutboxStore, MemoryTimerStore
+    from eshop_core.storage.personal_ports import PersonalDataStore
 
     register(OutboxStore, MemoryOutboxStore)
     register(TimerStore, MemoryTimerStore)
     register(AuditLog, MemoryAuditLog)
+    register(PersonalDataStore, MemoryPersonalDataStore)

@@ -4,10 +4,13 @@ The public test kit.
 * :mod:`eshop_core.testing.example` — the small ``Widget`` aggregate, its
   atomic ``WidgetStock`` named port and a timer, used by the conformance suite
   and by plug-in authors' tests;
-* :mod:`eshop_core.testing.contract` — the storage conformance suite (pytest),
-  which every backend, built-in or third-party, runs;
+* :class:`StorageContract` (from :mod:`eshop_core.testing.contract`, loaded on
+  first use because it needs pytest) — the storage conformance suite, which
+  every backend, built-in or third-party, runs;
 * :class:`~eshop_core.clock.FixedClock` is re-exported for convenience.
 """
+
+from typing import Any
 
 from eshop_core.clock import FixedClock
 from eshop_core.testing.example import (
@@ -32,3 +35,12 @@ __all__ = [
     "WidgetState",
     "WidgetStock",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The conformance suite imports pytest; load it only when asked for (not in __all__ for that reason).
+    if name == "StorageContract":
+        from eshop_core.testing.contract import StorageContract
+
+        return StorageContract
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,9 +2,11 @@
 Alembic environment of eshop's SQL backend.
 
 Run through :mod:`eshop_adapters.storage.migrate`, which passes the connection
-(already inside its transaction) as ``config.attributes["connection"]``. With
-no connection, the URL in the ``sqlalchemy.url`` option is used. Logging is
-left alone: no ``fileConfig``.
+(already inside its transaction) as ``config.attributes["connection"]`` and
+the PostgreSQL schema, if any, as ``config.attributes["schema"]`` (alembic's
+version table is kept in it; the tables get there through the connection's
+``schema_translate_map``). With no connection, the URL in the
+``sqlalchemy.url`` option is used. Logging is left alone: no ``fileConfig``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ def _configure(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        version_table_schema=config.attributes.get("schema"),
     )
     with context.begin_transaction():
         context.run_migrations()

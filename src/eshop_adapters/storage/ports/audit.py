@@ -2,9 +2,10 @@
 The SQL audit log: ``audit_log``, append-only (GOV-05).
 
 Entries are written from event envelopes in the unit of work that raised
-them, one multi-row insert per commit. On SQLite, triggers refuse every
-``UPDATE`` and ``DELETE`` of the table (created by the migration, and by
-``METADATA.create_all`` through :data:`SQLITE_APPEND_ONLY_TRIGGERS`).
+them, one multi-row insert per commit. Triggers refuse every ``UPDATE`` and
+``DELETE`` of the table (and, on PostgreSQL, ``TRUNCATE``); they are created
+by the migration, and by ``METADATA.create_all`` through
+:data:`SQLITE_APPEND_ONLY_TRIGGERS` and :data:`POSTGRESQL_APPEND_ONLY_TRIGGERS`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from eshop_core.events import EventEnvelope
 from eshop_core.storage.ports import AuditEntry, Page
 from eshop_core.storage.unit_of_work import check_limit, decode_seq_cursor, encode_seq_cursor
 
-__all__ = ["SQLITE_APPEND_ONLY_TRIGGERS", "SqlAuditLog", "audit_log"]
+__all__ = ["POSTGRESQL_APPEND_ONLY_TRIGGERS", "SQLITE_APPEND_ONLY_TRIGGERS", "SqlAuditLog", "audit_log"]
 
 audit_log: Final = Table(
     "audit_log",
@@ -49,8 +50,23 @@ SQLITE_APPEND_ONLY_TRIGGERS: Final[tuple[str, ...]] = (
 )
 """SQLite triggers that make ``audit_log`` append-only."""
 
+POSTGRESQL_APPEND_ONLY_TRIGGERS: Final[tuple[str, ...]] = (
+    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'raise_exception'; END $$",
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+)
+"""PostgreSQL trigger function and triggers that make ``audit_log`` append-only (unqualified names:
+they land in the first schema of ``search_path``)."""
+
 for _statement in SQLITE_APPEND_ONLY_TRIGGERS:
     event.listen(audit_log, "after_create", DDL(_statement).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
+for _statement in POSTGRESQL_APPEND_ONLY_TRIGGERS:
+    event.listen(audit_log, "after_create", DDL(_statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
 
 _a = audit_log.c
 _INSERT: Final = audit_log.insert()

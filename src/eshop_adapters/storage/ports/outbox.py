@@ -6,8 +6,13 @@ insert each for events and deliveries). A relay claims deliveries in a short
 transaction: at most one per (subscriber, aggregate) — the oldest undelivered
 one, which must be pending, due and not leased — oldest event first, and
 leases them. On SQLite the claim runs under ``BEGIN IMMEDIATE`` and is thus
-exclusive; on PostgreSQL it will add ``FOR UPDATE SKIP LOCKED``
-(:func:`~eshop_adapters.storage.sql.lock_for_claim`).
+exclusive; on PostgreSQL it adds ``FOR UPDATE OF outbox_deliveries SKIP LOCKED``
+(:func:`~eshop_adapters.storage.sql.lock_for_claim`), so concurrent relays
+take different rows without waiting for each other. A row another relay is
+leasing is either skipped (still locked) or re-checked after its commit
+(PostgreSQL re-evaluates the ``WHERE`` clause on the newest row version), so
+it is never handed out twice while its lease runs. A held-back delivery stays
+held back: the earlier one it waits for is pending until completed.
 """
 
 from __future__ import annotations

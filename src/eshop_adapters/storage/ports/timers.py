@@ -2,8 +2,8 @@
 The SQL timer store: ``timers``, claimed by ``shop.run_due`` with a lease.
 
 A claim takes pending timers that are due and not leased, soonest first, and
-leases them; on PostgreSQL it will skip rows other schedulers hold
-(:func:`~eshop_adapters.storage.sql.lock_for_claim`).
+leases them; on PostgreSQL it skips rows other schedulers are claiming
+(``FOR UPDATE SKIP LOCKED``, :func:`~eshop_adapters.storage.sql.lock_for_claim`).
 """
 
 from __future__ import annotations

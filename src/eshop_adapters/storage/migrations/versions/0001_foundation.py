@@ -31,6 +31,17 @@ SQLITE_AUDIT_TRIGGERS = (
     "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
     "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
 )
+# PostgreSQL: one trigger function refusing the change, fired before every UPDATE, DELETE and TRUNCATE.
+POSTGRESQL_AUDIT_TRIGGERS = (
+    "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'raise_exception'; END $$",
+    "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log "
+    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
+    "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log "
+    "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()",
+)
 
 
 def upgrade() -> None:
@@ -103,8 +114,12 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_audit_log_aggregate_id"), "audit_log", ["aggregate_id", "seq"])
     op.create_index(op.f("ix_audit_log_actor_id"), "audit_log", ["actor_id", "seq"])
-    if op.get_context().dialect.name == "sqlite":
+    dialect = op.get_context().dialect.name
+    if dialect == "sqlite":
         for statement in SQLITE_AUDIT_TRIGGERS:
+            op.execute(statement)
+    elif dialect == "postgresql":
+        for statement in POSTGRESQL_AUDIT_TRIGGERS:
             op.execute(statement)
 
     op.create_table(
@@ -143,6 +158,8 @@ def downgrade() -> None:
     op.drop_table("testkit_widget_stock")
     op.drop_table("testkit_widgets")
     op.drop_table("audit_log")  # drops its triggers too
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")
     op.drop_table("timers")
     op.drop_table("outbox_deliveries")
     op.drop_table("outbox_events")
