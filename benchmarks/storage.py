@@ -6,7 +6,8 @@ fields personal (consignee name and phone, encrypted, the phone blind-indexed)
 — through units of work of 1,000 into SQLite, and the identical rows
 (aggregate, lines, outbox and audit rows, precomputed ciphertexts and blind
 indexes) through ``sqlite3.executemany`` with one commit per 1,000, in the same
-run. Then the same on PostgreSQL against raw psycopg ``executemany`` (skipped
+run, alternating sides over several rounds and keeping each side's best.
+Then the same on PostgreSQL against raw psycopg ``executemany`` (skipped
 when no server answers). Figures are ratios against the raw baseline measured
 in the same run; absolute rates depend on the machine.
 
@@ -297,7 +298,17 @@ def run_raw(
 # -- SQLite --------------------------------------------------------------------------
 
 
-def bench_sqlite(n: int, folder: Path) -> dict[str, float]:
+def bench_sqlite(n: int, folder: Path, rounds: int) -> dict[str, float]:
+    """Best of ``rounds`` alternating runs of each side (the machine is shared and noisy)."""
+    best = {"lib": 0.0, "raw": 0.0}
+    for r in range(rounds):
+        result = _sqlite_round(n, folder / f"round{r}")
+        best = {k: max(best[k], result[k]) for k in best}
+    return best
+
+
+def _sqlite_round(n: int, folder: Path) -> dict[str, float]:
+    folder.mkdir()
     keyring = Keyring.generate()
     lib_path = folder / "lib.db"
     shop = Shop.open(f"sqlite:///{lib_path}", keyring=keyring, clock=FixedClock(START))
@@ -333,12 +344,23 @@ def bench_sqlite(n: int, folder: Path) -> dict[str, float]:
 # -- PostgreSQL ----------------------------------------------------------------------
 
 
-def bench_postgres(n: int, url: str) -> dict[str, float] | None:
+def bench_postgres(n: int, url: str, rounds: int) -> dict[str, float] | None:
+    """Best of ``rounds`` alternating runs of each side, or ``None`` when no server answers."""
+    best = {"lib": 0.0, "raw": 0.0}
+    for r in range(rounds):
+        result = _postgres_round(n, url, r)
+        if result is None:
+            return None
+        best = {k: max(best[k], result[k]) for k in best}
+    return best
+
+
+def _postgres_round(n: int, url: str, round_no: int) -> dict[str, float] | None:
     try:
         import psycopg
     except ImportError:
         return None
-    schema = f"eshop_bench_{os.getpid()}"
+    schema = f"eshop_bench_{os.getpid()}_{round_no}"
     try:
         admin = psycopg.connect(
             url.replace("postgresql+psycopg://", "postgresql://"), autocommit=True, connect_timeout=3
@@ -380,19 +402,20 @@ def bench_postgres(n: int, url: str) -> dict[str, float] | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=20_000, help="aggregates per run (default 20,000)")
+    parser.add_argument("--n", type=int, default=10_000, help="aggregates per run (default 10,000)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per side; the best counts (default 3)")
     parser.add_argument(
         "--pg-url",
         default=os.environ.get("ESHOP_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"),
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
-        lite = bench_sqlite(args.n, Path(folder))
+        lite = bench_sqlite(args.n, Path(folder), args.rounds)
     print(
         f"sqlite: library {lite['lib']:,.0f} aggregates/s, raw sqlite3 {lite['raw']:,.0f}/s, "
         f"ratio {lite['lib'] / lite['raw']:.2f}"
     )
-    pg = bench_postgres(args.n, args.pg_url)
+    pg = bench_postgres(args.n, args.pg_url, args.rounds)
     if pg is None:
         print("postgresql: no server reachable, skipped")
     else:
@@ -402,6 +425,7 @@ def main() -> None:
         )
     result = {
         "n": args.n,
+        "rounds": args.rounds,
         "lib_aggregates_per_s": round(lite["lib"], 1),
         "raw_aggregates_per_s": round(lite["raw"], 1),
         "ratio": round(lite["lib"] / lite["raw"], 3),

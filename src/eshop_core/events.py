@@ -33,7 +33,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Final
 
 import attrs
 
@@ -89,6 +89,9 @@ def _payload_fields(cls: type[DomainEvent]) -> tuple[str, ...]:
     return names
 
 
+_PLAIN: Final = frozenset({str, int, bool, type(None)})
+
+
 def json_safe(value: object) -> Any:
     """
     Convert ``value`` into JSON-safe data (str, int, bool, None, lists, dicts).
@@ -97,6 +100,13 @@ def json_safe(value: object) -> Any:
     ``{"amount": "12.30", "currency": "CNY"}``, enums their values, attrs
     objects dicts.
     """
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): json_safe(v) for k, v in value.items()}  # type: ignore[attr-defined]
+    if kind is Money:
+        return {"amount": str(value.amount), "currency": value.currency}  # type: ignore[attr-defined]
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):

@@ -411,13 +411,13 @@ class Money:
             eshop_core.errors.InvalidInputError: invalid amount: 12.345 CNY is finer than the minor unit 0.01
         """
         digits = _MINOR_DIGITS[self.currency]
-        exact = _round(self.amount, digits)
-        if exact != self.amount:
+        scaled = _SCALEB(self.amount, digits)
+        if scaled != scaled.to_integral_value():
             raise InvalidInputError(
                 "amount",
                 f"{self.amount:f} {self.currency} is finer than the minor unit {_QUANTA[digits]}",
             )
-        return int(_SCALEB(exact, digits))
+        return int(scaled)
 
     def allocate(self, weights: Sequence[int | Decimal]) -> list[Money]:
         """

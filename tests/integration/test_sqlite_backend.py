@@ -216,8 +216,16 @@ def test_datetimes_are_stored_in_utc_and_read_back_aware(open_shop: Any, db: Pat
 def test_naive_datetimes_are_refused(open_shop: Any) -> None:
     shop = open_shop()
     w = Widget(name="naive", owner_email="li@example.com", created_at=datetime(2026, 1, 1))
-    with shop.unit_of_work(LI) as uow, pytest.raises(InvalidInputError, match="naive"):
-        uow.repository(Widget).add(w)
+
+    def add_naive() -> None:
+        with shop.unit_of_work(LI) as uow:
+            uow.repository(Widget).add(w)
+            uow.commit()  # new rows are written in one batch, at the latest here
+
+    with pytest.raises(InvalidInputError, match="naive"):
+        add_naive()
+    with shop.unit_of_work(LI) as uow:
+        assert len(uow.repository(Widget).find()) == 0
 
 
 def test_uuid_text_order_is_uuid_order(open_shop: Any) -> None:

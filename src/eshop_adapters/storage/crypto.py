@@ -95,6 +95,7 @@ def associated_data(table: str, row: uuid.UUID | str, field: str) -> bytes:
     return f"{table}:{_row_text(row)}:{field}".encode()
 
 
+@functools.lru_cache(maxsize=64)
 def stored_prefix(key_id: str) -> str:
     """
     Return the prefix of every value encrypted under ``key_id`` (``"v1.<key_id>."``).

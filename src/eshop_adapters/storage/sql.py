@@ -65,6 +65,7 @@ __all__ = [
     "CONNECT_TIMEOUT_SECONDS",
     "SUPPORTED_DIALECTS",
     "AnyRow",
+    "BulkInsert",
     "SqlBackend",
     "SqlRepository",
     "SqlUnitOfWork",
@@ -397,17 +398,13 @@ class _RepositoryStatements:
     insert: Insert
     update: Update
     load: Select[Any]
+    existing: Select[Any]
     children: tuple[_ChildStatements, ...]
 
 
 def _repository_statements(mapping: AggregateMapping[Any], dialect_name: str) -> _RepositoryStatements:
     table = mapping.table
-    # SQLAlchemy reads an INSERT's row count only when asked to keep it (psycopg drops it at close).
-    insert = (
-        dialect_insert(dialect_name, table)
-        .on_conflict_do_nothing(index_elements=[table.c.id])
-        .execution_options(preserve_rowcount=True)
-    )
+    insert = table.insert()
     update = table.update().where(
         table.c.id == bindparam("pk_id"), table.c.version == bindparam("pk_expected_version")
     )
@@ -426,6 +423,7 @@ def _repository_statements(mapping: AggregateMapping[Any], dialect_name: str) ->
         insert=insert,
         update=update,
         load=select(table).where(table.c.id == bindparam("pk_id")),
+        existing=select(table.c.id).where(table.c.id.in_(bindparam("pk_ids", expanding=True))),
         children=children,
     )
 
@@ -479,6 +477,7 @@ class SqlBackend:
             path = sqlite_database_path(engine.url) if self.dialect_name == "sqlite" else None
             self.keyring = _keyring_beside(path)
         self._statements: dict[type[Any], _RepositoryStatements] = {}
+        self._bulk_inserts: dict[str, BulkInsert] = {}
         self._closed = False
         log.debug("opened %s database %s", self.dialect_name, engine.url.render_as_string(hide_password=True))
 
@@ -489,6 +488,13 @@ class SqlBackend:
             statements = _repository_statements(mapping, self.dialect_name)
             self._statements[mapping.aggregate_type] = statements
         return statements
+
+    def bulk_insert(self, table: Table) -> BulkInsert:
+        """Return the compiled bulk INSERT of ``table`` (built once per backend)."""
+        bulk = self._bulk_inserts.get(table.name)
+        if bulk is None:
+            bulk = self._bulk_inserts[table.name] = BulkInsert.compile(table, self.engine)
+        return bulk
 
     def unit_of_work(self, actor: Actor) -> SqlUnitOfWork:
         """Return a new unit of work acting as ``actor``."""
@@ -546,6 +552,62 @@ def open_backend(target: object, options: BackendOptions) -> SqlBackend:
 # ---------------------------------------------------------------------------
 
 
+@attrs.frozen
+class BulkInsert:
+    """
+    A multi-row INSERT run straight through the driver's ``executemany``.
+
+    The statement is compiled once per backend (schema translation applied);
+    each row is turned into driver values by the columns' own bind processors,
+    so what is stored is exactly what SQLAlchemy would store — without its
+    per-row statement machinery, which dominates bulk writes.
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Any, ...]
+    positional: bool
+
+    @classmethod
+    def compile(cls, table: Table, engine: Engine) -> BulkInsert:
+        """Compile ``table``'s INSERT of every column but an autoincrement key for ``engine``."""
+        dialect = engine.dialect
+        schema_map = engine.get_execution_options().get("schema_translate_map")
+        keys = [c.key for c in table.columns if c is not table.autoincrement_column]
+        translate: dict[str, Any] = (
+            {"schema_translate_map": schema_map, "render_schema_translate": True} if schema_map else {}
+        )
+        compiled = table.insert().compile(dialect=dialect, column_keys=keys, **translate)
+        positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if positional else tuple(keys)
+        processors = tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
+        return cls(compiled.string, names, processors, positional)
+
+    def parameters(self, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+        """Return the driver parameters of ``rows`` (missing keys are NULL)."""
+        names = self.names
+        converted = [(i, p) for i, p in enumerate(self.processors) if p is not None]
+        out: list[Any] = []
+        for row in rows:
+            values = [row.get(name) for name in names]
+            for i, process in converted:
+                values[i] = process(values[i])
+            out.append(tuple(values) if self.positional else dict(zip(names, values, strict=True)))
+        return out
+
+
+_ID_CHECK_CHUNK: Final = 500
+"""Ids per existence check before a batched insert (keeps bound parameters well under driver limits)."""
+
+
+@attrs.define
+class _PendingInserts:
+    statements: _RepositoryStatements
+    ids: set[uuid.UUID] = attrs.field(factory=set)
+    rows: list[dict[str, Any]] = attrs.field(factory=list)
+    children: dict[str, list[dict[str, Any]]] = attrs.field(factory=dict)
+
+
 class SqlUnitOfWork(BaseUnitOfWork):
     """
     One connection and one transaction of a :class:`SqlBackend`.
@@ -561,6 +623,8 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self.keyring = backend.keyring
         self.dialect_name = backend.dialect_name
         self._connection: Connection | None = None
+        self._pending: dict[type[Any], _PendingInserts] = {}
+        self._failed: BaseException | None = None
 
     # -- primitives ---------------------------------------------------------------
 
@@ -590,6 +654,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self._connection = connection
 
     def _commit(self) -> None:
+        self.flush()
         try:
             self.connection.commit()
         except SQLAlchemyError as exc:
@@ -597,6 +662,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self._release()
 
     def _rollback(self) -> None:
+        self._pending = {}
         connection = self._connection
         if connection is None:
             return
@@ -632,31 +698,116 @@ class SqlUnitOfWork(BaseUnitOfWork):
             raise StorageError("the unit of work has no open transaction")
         return self._connection
 
+    def _ready(self) -> Connection:
+        if self._failed is not None:
+            raise StorageError(
+                "an earlier statement of this unit of work failed; roll it back and start a new one"
+            ) from self._failed
+        if self._pending:
+            self.flush()
+        return self.connection
+
+    def queue_insert(
+        self,
+        statements: _RepositoryStatements,
+        key: type[Any],
+        row: dict[str, Any],
+        children: Mapping[str, list[dict[str, Any]]],
+    ) -> bool:
+        """
+        Queue a new aggregate's rows; they are written in one batch before the next statement or commit.
+
+        Returns:
+            ``False`` when an aggregate with the same id is queued already.
+        """
+        pending = self._pending.get(key)
+        if pending is None:
+            pending = self._pending[key] = _PendingInserts(statements)
+        if row["id"] in pending.ids:
+            return False
+        pending.ids.add(row["id"])
+        pending.rows.append(row)
+        for name, rows in children.items():
+            pending.children.setdefault(name, []).extend(rows)
+        return True
+
+    def flush(self) -> None:
+        """
+        Write queued inserts: one existence check and one multi-row insert per table.
+
+        Raises:
+            ConcurrencyError: One of the new aggregates' ids exists already; nothing of the batch is written.
+        """
+        if self._failed is not None or not self._pending:
+            return
+        pending, self._pending = self._pending, {}
+        connection = self.connection
+        try:
+            for key, batch in pending.items():
+                ids = list(batch.ids)
+                for start in range(0, len(ids), _ID_CHECK_CHUNK):
+                    clash = connection.execute(
+                        batch.statements.existing, {"pk_ids": ids[start : start + _ID_CHECK_CHUNK]}
+                    ).first()
+                    if clash is not None:
+                        raise ConcurrencyError(getattr(key, "__name__", str(key)), clash[0], 0)
+                self._insert_rows(connection, batch.statements.insert.table, batch.rows)
+            for batch in pending.values():
+                for child in batch.statements.children:
+                    rows = batch.children.get(child.table.name)
+                    if rows:
+                        self._insert_rows(connection, child.table, rows)
+        except EshopError as exc:  # an id clash, or a value a column type refused
+            self._failed = exc
+            raise
+        except SQLAlchemyError as exc:
+            error = storage_error(exc, "writing new aggregates")
+            self._failed = error
+            raise error from exc
+
+    def _insert_rows(self, connection: Connection, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
+        bulk = self.backend.bulk_insert(table)
+        connection.exec_driver_sql(bulk.sql, bulk.parameters(rows))
+
+    def insert_many(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Insert ``rows`` into ``table`` in one driver ``executemany`` (see :class:`BulkInsert`)."""
+        if not rows:
+            return
+        connection = self._ready()
+        try:
+            self._insert_rows(connection, table, rows)
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "a bulk insert") from exc
+
     def execute(self, statement: Executable, parameters: Params = None) -> AnyResult:
         """Execute ``statement`` (``parameters``: one mapping, or a list for executemany)."""
+        connection = self._ready()
         try:
-            return self.connection.execute(statement, parameters)
+            return connection.execute(statement, parameters)
         except SQLAlchemyError as exc:
             raise storage_error(exc, "a database statement") from exc
 
     def rows(self, statement: Executable, parameters: Params = None) -> Sequence[AnyRow]:
         """Execute a query and return all its rows."""
+        connection = self._ready()
         try:
-            return self.connection.execute(statement, parameters).all()
+            return connection.execute(statement, parameters).all()
         except SQLAlchemyError as exc:
             raise storage_error(exc, "a database query") from exc
 
     def first(self, statement: Executable, parameters: Params = None) -> AnyRow | None:
         """Execute a query and return its first row or ``None``."""
+        connection = self._ready()
         try:
-            return self.connection.execute(statement, parameters).first()
+            return connection.execute(statement, parameters).first()
         except SQLAlchemyError as exc:
             raise storage_error(exc, "a database query") from exc
 
     def scalar(self, statement: Executable, parameters: Params = None) -> Any:
         """Execute a query and return the first column of its first row (``None`` when empty)."""
+        connection = self._ready()
         try:
-            return self.connection.execute(statement, parameters).scalar()
+            return connection.execute(statement, parameters).scalar()
         except SQLAlchemyError as exc:
             raise storage_error(exc, "a database query") from exc
 
@@ -692,9 +843,9 @@ class SqlRepository(BaseRepository[A]):
 
     def _insert(self, aggregate: A) -> None:
         row = self._mapping.to_row(aggregate, keyring=self._uow.keyring)
-        if self._uow.execute(self._statements.insert, row).rowcount != 1:
+        children = self._mapping.to_child_rows(aggregate) if self._statements.children else {}
+        if not self._uow.queue_insert(self._statements, self.aggregate_type, row, children):
             raise ConcurrencyError(self._mapping.name, aggregate.id, 0)
-        self._write_children(aggregate, replace=False)
 
     def _update(self, aggregate: A, expected_version: int) -> bool:
         row = self._mapping.to_row(aggregate, keyring=self._uow.keyring)

@@ -84,9 +84,15 @@ class Aggregate:
         return hash((type(self).__name__, self.id))
 
 
+_PERSONAL: dict[type[Any], tuple[attrs.Attribute[Any], ...]] = {}
+
+
 def personal_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
-    """Return the fields of ``cls`` marked ``metadata={"pii": True}``."""
-    return tuple(f for f in attrs.fields(cls) if f.metadata.get("pii", False))
+    """Return the fields of ``cls`` marked ``metadata={"pii": True}`` (computed once per class)."""
+    found = _PERSONAL.get(cls)
+    if found is None:
+        found = _PERSONAL[cls] = tuple(f for f in attrs.fields(cls) if f.metadata.get("pii", False))
+    return found
 
 
 def filterable_fields(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:

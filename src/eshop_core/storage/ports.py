@@ -104,8 +104,12 @@ class Repository(Protocol[A]):
         """
         Insert a new aggregate.
 
+        Backends may batch new rows until the next statement or the commit
+        (the SQL backend does), so a clash with a stored id can surface there.
+
         Raises:
-            ConcurrencyError: An aggregate with this id exists already.
+            ConcurrencyError: An aggregate with this id exists already; the unit of
+                work must then be rolled back.
         """
         ...
 

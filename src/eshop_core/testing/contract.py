@@ -142,10 +142,46 @@ class StorageContract:
     def test_adding_the_same_id_twice_is_refused(self, shop: Shop) -> None:
         w = _widget(shop)
         _add(shop, w)
-        twin = _widget(shop)
+        twin = _widget(shop, "twin")
         twin.id = w.id
-        with shop.unit_of_work(LI) as uow, pytest.raises(ConcurrencyError):
-            uow.repository(Widget).add(twin)
+
+        def add_twin() -> None:
+            with shop.unit_of_work(LI) as uow:
+                uow.repository(Widget).add(twin)
+                uow.port(WidgetStock).receive(w.id, 1)  # statements after the add see the clash too
+                uow.commit()
+
+        with pytest.raises(ConcurrencyError) as info:
+            add_twin()
+        assert info.value.key == str(w.id)
+        with shop.unit_of_work(LI) as uow:
+            assert uow.repository(Widget).get(w.id).name == "Blue widget"
+            assert uow.port(WidgetStock).level(w.id) == 0
+
+    def test_adding_one_id_twice_in_a_unit_of_work_is_refused_at_once(self, shop: Shop) -> None:
+        w = _widget(shop)
+        twin = _widget(shop, "twin")
+        twin.id = w.id
+        with shop.unit_of_work(LI) as uow:
+            repo = uow.repository(Widget)
+            repo.add(w)
+            with pytest.raises(ConcurrencyError):
+                repo.add(twin)
+
+    def test_added_aggregates_are_visible_to_later_reads_in_the_same_unit_of_work(self, shop: Shop) -> None:
+        widgets = [_widget(shop, f"n{i}") for i in range(3)]
+        with shop.unit_of_work(LI) as uow:
+            repo = uow.repository(Widget)
+            for w in widgets:
+                repo.add(w)
+            assert repo.get(widgets[1].id).name == "n1"
+            assert [w.name for w in repo.find(where={"name": "n2"})] == ["n2"]
+            again = repo.get(widgets[0].id)
+            again.rename("renamed", by=LI, at=shop.clock.now())
+            repo.save(again)
+            uow.commit()
+        with shop.unit_of_work(LI) as uow:
+            assert sorted(w.name for w in uow.repository(Widget).find()) == ["n1", "n2", "renamed"]
 
     def test_save_persists_changes_and_versions(self, shop: Shop) -> None:
         w = _widget(shop)

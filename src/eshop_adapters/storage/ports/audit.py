@@ -69,7 +69,6 @@ for _statement in POSTGRESQL_APPEND_ONLY_TRIGGERS:
     event.listen(audit_log, "after_create", DDL(_statement).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
 
 _a = audit_log.c
-_INSERT: Final = audit_log.insert()
 
 
 def _entry(row: AnyRow) -> AuditEntry:
@@ -102,8 +101,8 @@ class SqlAuditLog:
         """Append one entry per envelope."""
         if not envelopes:
             return
-        self._uow.execute(
-            _INSERT,
+        self._uow.insert_many(
+            audit_log,
             [
                 {
                     "event_id": env.id,

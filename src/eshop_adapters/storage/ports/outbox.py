@@ -86,10 +86,8 @@ _OPEN: Final = (DeliveryStatus.PENDING.value, DeliveryStatus.DEAD.value)
 _d = outbox_deliveries.c
 _e = outbox_events.c
 
-_INSERT_EVENTS: Final = outbox_events.insert()
 # One multi-row INSERT ... RETURNING; rows come back in any order, so they are matched by event id.
 _INSERT_EVENTS_RETURNING: Final = outbox_events.insert().returning(_e.event_id, _e.seq)
-_INSERT_DELIVERIES: Final = outbox_deliveries.insert()
 _DELIVERY_COLUMNS: Final = (_d.id, _d.subscriber, _d.attempts, _d.status, _d.last_error, _e.envelope)
 _LEASE: Final = (
     outbox_deliveries.update()
@@ -208,7 +206,7 @@ class SqlOutboxStore:
             for envelope in envelopes
         ]
         if not subscribers:
-            self._uow.execute(_INSERT_EVENTS, events)
+            self._uow.insert_many(outbox_events, events)
             return
         seqs = {row[0]: row[1] for row in self._uow.rows(_INSERT_EVENTS_RETURNING, events)}
         deliveries = [
@@ -228,7 +226,7 @@ class SqlOutboxStore:
             for envelope in envelopes
             for subscriber in subscribers
         ]
-        self._uow.execute(_INSERT_DELIVERIES, deliveries)
+        self._uow.insert_many(outbox_deliveries, deliveries)
 
     def claim(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
         """Claim due deliveries: at most one per (subscriber, aggregate), oldest event first."""
