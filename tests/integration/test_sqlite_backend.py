@@ -32,7 +32,7 @@ from eshop_adapters.storage.sql import SqlUnitOfWork
 from eshop_core import Actor, Role, Shop, hookimpl
 from eshop_core.clock import FixedClock
 from eshop_core.domain import Aggregate
-from eshop_core.errors import InvalidInputError, StorageError
+from eshop_core.errors import ConcurrencyError, InvalidInputError, StorageError
 from eshop_core.events import EventEnvelope
 from eshop_core.keyring import Keyring
 from eshop_core.money import Money
@@ -471,3 +471,20 @@ def test_child_tables_are_written_replaced_and_read_in_order(
         found = uow.repository(Basket).find(where={"owner": "  li ming "})
         assert [(b.id, b.lines, b.version) for b in found] == [(one.id, (("C", Money.of(3, "CNY")),), 1)]
         assert [b.lines for b in uow.repository(Basket).find()] == [(("C", Money.of(3, "CNY")),), ()]
+
+
+def test_a_failed_batch_poisons_the_unit_of_work(open_shop: Any) -> None:
+    shop = open_shop()
+    w = _widget(shop)
+    _add(shop, w)
+    twin = _widget(shop)
+    twin.id = w.id
+    with shop.unit_of_work(LI) as uow:
+        repo = uow.repository(Widget)
+        repo.add(twin)
+        with pytest.raises(ConcurrencyError):
+            repo.find()  # the queued insert is written before the query and clashes
+        with pytest.raises(StorageError, match="roll it back"):
+            uow.commit()
+    with shop.unit_of_work(LI) as uow:
+        assert [x.name for x in uow.repository(Widget).find()] == [w.name]
