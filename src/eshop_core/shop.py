@@ -155,6 +155,8 @@ class Shop:
         calendar: The business calendar for deadlines.
         outbox: Delivers committed events (:class:`~eshop_core.services.outbox.OutboxService`).
         audit: Reads the audit log (:class:`~eshop_core.services.audit.AuditService`).
+        personal_data: Erasure of a data subject and maintenance of the personal-data keys
+            (:class:`~eshop_core.services.personal_data.PersonalDataService`).
     """
 
     def __init__(

@@ -225,7 +225,11 @@ class AggregateMapping(ABC, Generic[A]):
         """
 
     def dump_children(self, aggregate: A) -> Rows:
-        """Return the child rows by child table name (without parent and position columns)."""
+        """
+        Return the child rows by child table name (without parent and position columns).
+
+        Return new dictionaries: the base class adds the parent and position keys to them.
+        """
         return {}
 
     def filter_value(self, field: str, value: object) -> object:
@@ -240,9 +244,10 @@ class AggregateMapping(ABC, Generic[A]):
         row["id"] = aggregate.id
         row["version"] = aggregate.version
         table_name = self.table.name
+        row_text = str(aggregate.id)  # the associated data's row part, computed once per row
         for field in self.personal:
             row[field] = encode_personal(
-                getattr(aggregate, field), table_name, aggregate.id, field, keyring=keyring
+                getattr(aggregate, field), table_name, row_text, field, keyring=keyring
             )
         if self.blind:
             for field, index in blind_index_values(keyring.index_key, aggregate).items():
@@ -256,7 +261,7 @@ class AggregateMapping(ABC, Generic[A]):
         for child in self.children:
             rows = []
             for position, values in enumerate(dumped.get(child.table.name, ())):
-                row = dict(values)
+                row = values if type(values) is dict else dict(values)  # dump_children's rows are fresh
                 row[child.parent_column] = aggregate.id
                 row[child.position_column] = position
                 rows.append(row)

@@ -86,6 +86,19 @@ def _entry(row: AnyRow) -> AuditEntry:
     )
 
 
+_AUDIT_COLUMNS: Final = (
+    "event_id",
+    "occurred_at",
+    "actor_id",
+    "action",
+    "aggregate_type",
+    "aggregate_id",
+    "aggregate_version",
+    "policy_version",
+    "details",
+)
+
+
 class SqlAuditLog:
     """
     The :class:`~eshop_core.storage.ports.AuditLog` of the SQL backend.
@@ -101,20 +114,21 @@ class SqlAuditLog:
         """Append one entry per envelope."""
         if not envelopes:
             return
-        self._uow.insert_many(
+        self._uow.insert_tuples(
             audit_log,
+            _AUDIT_COLUMNS,
             [
-                {
-                    "event_id": env.id,
-                    "occurred_at": env.occurred_at,
-                    "actor_id": env.actor_id,
-                    "action": env.type,
-                    "aggregate_type": env.aggregate_type,
-                    "aggregate_id": env.aggregate_id,
-                    "aggregate_version": env.aggregate_version,
-                    "policy_version": env.policy_version,
-                    "details": dict(env.payload),
-                }
+                (
+                    env.id,
+                    env.occurred_at,
+                    env.actor_id,
+                    env.type,
+                    env.aggregate_type,
+                    env.aggregate_id,
+                    env.aggregate_version,
+                    env.policy_version,
+                    env.payload,
+                )
                 for env in envelopes
             ],
         )

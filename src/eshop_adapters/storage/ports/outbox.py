@@ -87,6 +87,7 @@ _d = outbox_deliveries.c
 _e = outbox_events.c
 
 # One multi-row INSERT ... RETURNING; rows come back in any order, so they are matched by event id.
+_EVENT_COLUMNS: Final = ("event_id", "type", "aggregate_type", "aggregate_id", "occurred_at", "envelope")
 _INSERT_EVENTS_RETURNING: Final = outbox_events.insert().returning(_e.event_id, _e.seq)
 _DELIVERY_COLUMNS: Final = (_d.id, _d.subscriber, _d.attempts, _d.status, _d.last_error, _e.envelope)
 _LEASE: Final = (
@@ -194,6 +195,16 @@ class SqlOutboxStore:
         """Store ``envelopes`` and one pending delivery per subscriber for each."""
         if not envelopes:
             return
+        if not subscribers:
+            self._uow.insert_tuples(
+                outbox_events,
+                _EVENT_COLUMNS,
+                [
+                    (e.id, e.type, e.aggregate_type, e.aggregate_id, e.occurred_at, e.to_dict())
+                    for e in envelopes
+                ],
+            )
+            return
         events = [
             {
                 "event_id": envelope.id,
@@ -205,9 +216,6 @@ class SqlOutboxStore:
             }
             for envelope in envelopes
         ]
-        if not subscribers:
-            self._uow.insert_many(outbox_events, events)
-            return
         seqs = {row[0]: row[1] for row in self._uow.rows(_INSERT_EVENTS_RETURNING, events)}
         deliveries = [
             {
