@@ -38,10 +38,16 @@ from typing import Any, ClassVar, Final
 import attrs
 
 from eshop_core.access import Actor
+from eshop_core.clock import ensure_aware
+from eshop_core.errors import InvalidInputError
 from eshop_core.ids import new_id
 from eshop_core.money import Money
 
 __all__ = ["DomainEvent", "EventEnvelope", "json_safe"]
+
+
+def _aware_occurred_at(value: datetime) -> datetime:
+    return ensure_aware(value, field="occurred_at")
 
 
 @attrs.frozen(kw_only=True)
@@ -61,7 +67,7 @@ class DomainEvent:
 
     schema_version: ClassVar[int] = 1
 
-    occurred_at: datetime
+    occurred_at: datetime = attrs.field(converter=_aware_occurred_at)
     actor: Actor
     policy_version: int | None = None
 
@@ -110,7 +116,7 @@ def json_safe(value: object) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, float):
-        return repr(value)
+        raise InvalidInputError("payload", f"floats are not allowed in events (got {value!r}); use Decimal")
     if isinstance(value, Decimal | uuid.UUID):
         return str(value)
     if isinstance(value, enum.Enum):
@@ -162,7 +168,7 @@ class EventEnvelope:
     aggregate_version: int
     actor_id: str
     policy_version: int | None = None
-    occurred_at: datetime
+    occurred_at: datetime = attrs.field(converter=_aware_occurred_at)
     payload: Mapping[str, Any] = attrs.field(factory=dict, converter=json_safe)
 
     @classmethod

@@ -107,8 +107,12 @@ def get_plugin_manager(
         _load_entry_points(pm, env)
     for plugin in plugins:
         name = _plugin_name(plugin)
-        if pm.get_plugin(name) is None:
-            pm.register(plugin, name=name)
+        registered = pm.get_plugin(name)
+        if registered is plugin:
+            continue
+        if registered is not None:
+            raise PluginError(f"two plug-ins are named {name!r}; give one an `eshop_plugin_name` attribute")
+        pm.register(plugin, name=name)
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:

@@ -244,14 +244,18 @@ class Shop:
             ports=ports,
             subscribers=tuple(subscribers),
         )
+        # Everything plug-ins contribute is gathered before the backend opens, so a
+        # misbehaving plug-in cannot leave an opened database behind.
+        shop_calendar = calendar or _default_calendar(pm)
+        timer_handlers = _collect_timer_handlers(pm)
         backend = spec.open(url_or_engine, options)
         return cls(
             backend=backend,
             plugins=pm,
             clock=options.clock,
-            calendar=calendar or _default_calendar(pm),
+            calendar=shop_calendar,
             subscribers=subscribers,
-            timer_handlers=_collect_timer_handlers(pm),
+            timer_handlers=timer_handlers,
         )
 
     @staticmethod

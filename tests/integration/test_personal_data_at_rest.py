@@ -15,7 +15,7 @@ import attrs
 import pytest
 import sqlalchemy as sa
 
-from eshop_adapters.storage.crypto import FORMAT_VERSION, decrypt_field, encrypt_field
+from eshop_adapters.storage.crypto import FORMAT_VERSION, decrypt_field
 from eshop_adapters.storage.mapping import (
     AggregateMapping,
     ChildTable,
@@ -441,6 +441,7 @@ class Parcel(Aggregate):
 
     recipient: str = attrs.field(metadata={"pii": True, "blind_index": True})
     lines: tuple[str, ...] = ()
+    gift_notes: tuple[str | None, ...] = ()
 
 
 _parcels = sa.Table(
@@ -468,11 +469,22 @@ class _ParcelMapping(AggregateMapping[Parcel]):
         return {}
 
     def dump_children(self, aggregate: Parcel) -> Rows:
-        return {"test_parcel_lines": [{"sku": sku, "gift_note": None} for sku in aggregate.lines]}
+        notes = aggregate.gift_notes or (None,) * len(aggregate.lines)
+        return {
+            "test_parcel_lines": [
+                {"sku": sku, "gift_note": note} for sku, note in zip(aggregate.lines, notes, strict=True)
+            ]
+        }
 
     def load(self, values: Mapping[str, Any], children: Rows) -> Parcel:
-        skus = tuple(r["sku"] for r in children["test_parcel_lines"])
-        return Parcel(id=values["id"], version=values["version"], recipient=values["recipient"], lines=skus)
+        rows = children["test_parcel_lines"]
+        return Parcel(
+            id=values["id"],
+            version=values["version"],
+            recipient=values["recipient"],
+            lines=tuple(r["sku"] for r in rows),
+            gift_notes=tuple(r["gift_note"] for r in rows),
+        )
 
 
 def _notes(db: Path) -> list[tuple[int, str | None]]:
@@ -488,22 +500,23 @@ def test_gov_03_child_table_personal_columns_are_reencrypted_and_erased(
     engine = sa.create_engine(f"sqlite:///{db}")
     _PRIVATE.create_all(engine)
     monkeypatch.setitem(MAPPINGS, Parcel, _ParcelMapping())
-    parcel = Parcel(recipient="Gov03 Liu Yang", lines=("A", "B"))
+    parcel = Parcel(
+        recipient="Gov03 Liu Yang", lines=("A", "B"), gift_notes=("for Liu Yang #0", "for Liu Yang #1")
+    )
     with shop.unit_of_work(LI) as uow:
         uow.repository(Parcel).add(parcel)
         uow.commit()
-    with engine.begin() as conn:  # a mapping that stores personal child columns binds them to parent/position
-        for position in (0, 1):
-            ref = child_row_ref(parcel.id, position)
-            sealed = encrypt_field(
-                f"for Liu Yang #{position}", "test_parcel_lines", ref, "gift_note", keyring=keyring
-            )
-            conn.execute(
-                _parcel_lines.update()
-                .where(_parcel_lines.c.parent_id == parcel.id, _parcel_lines.c.position == position)
-                .values(gift_note=sealed)
-            )
     engine.dispose()
+    # the mapping encrypted the child rows' personal column, bound to "<parent id>/<position>"
+    raw = _notes(db)
+    assert all(note is not None and "Liu Yang" not in note for _, note in raw)
+    for position, note in raw:
+        ref = child_row_ref(parcel.id, position)
+        assert decrypt_field(note or "", "test_parcel_lines", ref, "gift_note", keyring=keyring) == (
+            f"for Liu Yang #{position}"
+        )
+    with shop.unit_of_work(LI) as uow:
+        assert uow.repository(Parcel).get(parcel.id).gift_notes == ("for Liu Yang #0", "for Liu Yang #1")
     rotated = keyring.rotated()
     shop = open_shop(rotated)
     assert shop.personal_data.key_usage(ADMIN).by_key == {keyring.active_key_id: 3}

@@ -32,7 +32,7 @@ from eshop_adapters.storage.sql import SqlUnitOfWork
 from eshop_core import Actor, Role, Shop, hookimpl
 from eshop_core.clock import FixedClock
 from eshop_core.domain import Aggregate
-from eshop_core.errors import ConcurrencyError, InvalidInputError, StorageError
+from eshop_core.errors import ConcurrencyError, InvalidInputError, KeyringError, StorageError
 from eshop_core.events import EventEnvelope
 from eshop_core.keyring import Keyring
 from eshop_core.money import Money
@@ -488,3 +488,29 @@ def test_a_failed_batch_poisons_the_unit_of_work(open_shop: Any) -> None:
             uow.commit()
     with shop.unit_of_work(LI) as uow:
         assert [x.name for x in uow.repository(Widget).find()] == [w.name]
+
+
+def test_a_failed_statement_poisons_the_unit_of_work_and_commit_refuses(open_shop: Any) -> None:
+    from sqlalchemy import text
+
+    shop = open_shop()
+    w = _widget(shop)
+    with shop.unit_of_work(LI) as uow:
+        uow.repository(Widget).add(w)
+        with pytest.raises(StorageError):
+            uow.execute(text("SELECT * FROM no_such_table"))
+        with pytest.raises(StorageError, match="roll it back"):
+            uow.commit()
+    with shop.unit_of_work(LI) as uow:
+        assert uow.repository(Widget).find().items == ()
+
+
+def test_gov_03_a_shop_whose_keyring_file_went_missing_refuses_to_open(open_shop: Any, db: Path) -> None:
+    shop = open_shop()
+    _add(shop, _widget(shop))
+    shop.close()
+    keys = db.with_name(db.name + ".keys")
+    keys.rename(db.with_name("elsewhere.keys"))
+    with pytest.raises(KeyringError, match="no keyring file"):
+        Shop.open(f"sqlite:///{db}")
+    assert not keys.exists()  # no fresh keyring was made that could not read the stored data

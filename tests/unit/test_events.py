@@ -77,3 +77,23 @@ def test_json_safe_handles_domain_values() -> None:
         "day": "2026-01-02",
         "s": [1, 2],
     }
+
+
+def test_events_refuse_naive_times_and_floats() -> None:
+    import pytest
+
+    from eshop_core import InvalidInputError
+
+    with pytest.raises(InvalidInputError) as info:
+        ThingShipped(
+            occurred_at=datetime(2026, 1, 5),
+            actor=Actor("wu.gang"),
+            tracking_no="SF1",
+            consignee_phone="1",
+            total=Money.of("1.00", "CNY"),
+            colour=Colour.RED,
+        )
+    assert info.value.field == "occurred_at"
+    with pytest.raises(InvalidInputError) as info:
+        json_safe({"weight": 1.5})
+    assert info.value.field == "payload"

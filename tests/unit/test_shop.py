@@ -85,3 +85,33 @@ def test_wrong_aggregate_type_is_refused_and_nothing_written() -> None:
 def test_version_is_exposed_lazily() -> None:
     assert isinstance(eshop_core.__version__, str)
     assert len(set(eshop_core.__all__)) == len(eshop_core.__all__)
+
+
+def test_find_checks_filter_value_types_and_accepts_enum_values() -> None:
+    from eshop_core.testing import WidgetState
+
+    li = Actor("li", roles={Role.OPERATIONS})
+    with Shop.open("memory://") as shop:
+        w = Widget.create(name="w", owner_email="a@example.com", by=li, at=shop.clock.now())
+        with shop.unit_of_work(li) as uow:
+            uow.repository(Widget).add(w)
+            uow.commit()
+        with shop.unit_of_work(li) as uow:
+            repo = uow.repository(Widget)
+            with pytest.raises(InvalidInputError) as info:
+                repo.find(where={"name": 5})
+            assert (info.value.field, info.value.reason) == ("where.name", "expected str, got int")
+            assert len(repo.find(where={"state": "active"})) == 1
+            assert len(repo.find(where={"state": WidgetState.ACTIVE})) == 1
+            with pytest.raises(InvalidInputError):
+                repo.find(where={"state": "melted"})
+
+
+def test_two_plugins_with_one_name_are_refused() -> None:
+    from eshop_core import PluginError
+
+    class Twin:
+        eshop_plugin_name = "twin"
+
+    with pytest.raises(PluginError, match="two plug-ins are named 'twin'"):
+        Shop.open("memory://", plugins=[Twin(), Twin()])

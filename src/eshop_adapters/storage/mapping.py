@@ -47,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 import attrs
 from sqlalchemy import Column, ForeignKey, Integer, String, Table, Text
 
-from eshop_adapters.storage.personal import decode_personal, encode_personal
+from eshop_adapters.storage.personal import child_row_ref, decode_personal, encode_personal
 from eshop_adapters.storage.types import CURRENCY, MINOR_UNITS, UUID
 from eshop_core.domain import Aggregate, personal_fields
 from eshop_core.domain._aggregate import filterable_fields
@@ -194,6 +194,10 @@ class AggregateMapping(ABC, Generic[A]):
             raise StorageError(
                 f"mapping of {aggregate_type.__name__}: table {table.name} lacks columns {', '.join(missing)}"
             )
+        self.child_personal: dict[str, tuple[str, ...]] = {
+            child.table.name: tuple(c.name for c in child.table.columns if c.info.get("pii", False))
+            for child in self.children
+        }
         for child in self.children:
             for name in (child.parent_column, child.position_column):
                 if name not in child.table.c:
@@ -254,18 +258,28 @@ class AggregateMapping(ABC, Generic[A]):
                 row[blind_column_name(field)] = index
         return row
 
-    def to_child_rows(self, aggregate: A) -> dict[str, list[dict[str, Any]]]:
-        """Return the child rows of ``aggregate`` with parent id and position set."""
+    def to_child_rows(self, aggregate: A, *, keyring: Keyring) -> dict[str, list[dict[str, Any]]]:
+        """
+        Return the child rows of ``aggregate`` with parent id and position set.
+
+        Columns marked ``info={"pii": True}`` are encrypted, bound to ``"<parent id>/<position>"``.
+        """
         out: dict[str, list[dict[str, Any]]] = {}
         dumped = self.dump_children(aggregate)
         for child in self.children:
+            personal = self.child_personal[child.table.name]
+            table_name = child.table.name
             rows = []
-            for position, values in enumerate(dumped.get(child.table.name, ())):
+            for position, values in enumerate(dumped.get(table_name, ())):
                 row = values if type(values) is dict else dict(values)  # dump_children's rows are fresh
                 row[child.parent_column] = aggregate.id
                 row[child.position_column] = position
+                if personal:
+                    ref = child_row_ref(aggregate.id, position)
+                    for name in personal:
+                        row[name] = encode_personal(row.get(name), table_name, ref, name, keyring=keyring)
                 rows.append(row)
-            out[child.table.name] = rows
+            out[table_name] = rows
         return out
 
     def from_row(self, row: Mapping[Any, Any], children: Rows, *, keyring: Keyring) -> A:
@@ -275,7 +289,24 @@ class AggregateMapping(ABC, Generic[A]):
         table_name = self.table.name
         for field in self.personal:
             values[field] = decode_personal(values[field], table_name, row_id, field, keyring=keyring)
-        return self.load(values, children)
+        return self.load(values, self._decode_children(children, keyring))
+
+    def _decode_children(self, children: Rows, keyring: Keyring) -> Rows:
+        decoded: dict[str, Sequence[Mapping[Any, Any]]] = dict(children)
+        for child in self.children:
+            personal = self.child_personal[child.table.name]
+            rows = children.get(child.table.name)
+            if not personal or not rows:
+                continue
+            out = []
+            for row in rows:
+                values = dict(row)
+                ref = child_row_ref(values[child.parent_column], values[child.position_column])
+                for name in personal:
+                    values[name] = decode_personal(values[name], child.table.name, ref, name, keyring=keyring)
+                out.append(values)
+            decoded[child.table.name] = out
+        return decoded
 
     def filter_column(self, field: str) -> Column[Any]:
         """Return the column a filter on plain field ``field`` compares."""

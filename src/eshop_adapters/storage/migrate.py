@@ -125,6 +125,28 @@ def _check(current: tuple[str, ...], *, migrate: bool) -> bool:
     return True
 
 
+def schema_is_empty(engine: Engine, *, schema: str | None = None) -> bool:
+    """
+    Return whether the database (or schema) has no eshop schema revision yet: a new shop.
+
+    Raises:
+        StorageError: The database cannot be reached or read.
+    """
+    try:
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        raise connect_error(exc, engine) from None
+    try:
+        try:
+            current = database_revisions(connection, schema=schema)
+            connection.rollback()
+        except SQLAlchemyError as exc:
+            raise storage_error(exc, "reading the schema revision") from exc
+    finally:
+        release_connection(connection)
+    return not current
+
+
 def ensure_schema(engine: Engine, *, migrate: bool, schema: str | None = None) -> None:
     """
     Bring the database at ``engine`` to this code's schema revision, or refuse it.

@@ -33,7 +33,18 @@ from eshop_core.errors import StorageError
 if TYPE_CHECKING:
     from eshop_core.keyring import Keyring
 
-__all__ = ["decode_personal", "encode_personal"]
+__all__ = ["child_row_ref", "decode_personal", "encode_personal"]
+
+
+def child_row_ref(parent_id: uuid.UUID, position: int) -> str:
+    """
+    Return the row reference a child table's personal values are bound to: ``"<parent id>/<position>"``.
+
+    Example:
+        >>> child_row_ref(uuid.UUID(int=1), 2)
+        '00000000-0000-0000-0000-000000000001/2'
+    """
+    return f"{parent_id}/{position}"
 
 
 def encode_personal(

@@ -353,13 +353,29 @@ def lock_for_claim(statement: Select[Any], dialect_name: str, *of: Table) -> Sel
 # ---------------------------------------------------------------------------
 
 
-def _keyring_beside(database: str | None) -> Keyring:
-    """Load ``<db>.keys`` or create it (mode 0600); a throwaway keyring without a file."""
+def _keyring_beside(database: str | None, *, new_database: bool) -> Keyring:
+    """
+    Load ``<db>.keys``, or create it (mode 0600) for a new database; a throwaway keyring without a file.
+
+    Raises:
+        KeyringError: The database holds a shop but its keyring file is missing.
+    """
     if database is None:
         return Keyring.generate()
     path = Path(f"{database}.keys")
+    if not new_database:  # another process may be creating this shop right now: give it a moment
+        for _ in range(20):
+            if path.exists():
+                break
+            time.sleep(0.05)
     if path.exists():
         return _load_keyring(path)
+    if not new_database:
+        raise KeyringError(
+            f"the shop at {database} has no keyring file {path.name} beside it: restore it from "
+            "your backup, or pass Shop.open(..., keyring=...) / set ESHOP_KEYRING; "
+            "a new keyring could not read the personal data already stored"
+        )
     keyring = Keyring.generate()
     try:
         keyring.save(path)
@@ -468,14 +484,13 @@ class SqlBackend:
         if options.schema is not None:
             self.engine = self.engine.execution_options(schema_translate_map={None: options.schema})
         self.lock: threading.Lock | None = threading.Lock() if self.dialect_name == "sqlite" else None
-        from eshop_adapters.storage.migrate import ensure_schema
+        from eshop_adapters.storage.migrate import ensure_schema, schema_is_empty
 
+        path = sqlite_database_path(engine.url) if self.dialect_name == "sqlite" else None
+        # Only a new database gets a new keyring file: one whose keyring went missing must not.
+        new = options.keyring is None and (path is None or schema_is_empty(self.engine))
         ensure_schema(self.engine, migrate=options.migrate, schema=options.schema)
-        if options.keyring is not None:
-            self.keyring = options.keyring
-        else:
-            path = sqlite_database_path(engine.url) if self.dialect_name == "sqlite" else None
-            self.keyring = _keyring_beside(path)
+        self.keyring = options.keyring or _keyring_beside(path, new_database=new)
         self._statements: dict[type[Any], _RepositoryStatements] = {}
         self._bulk_inserts: dict[str, BulkInsert] = {}
         self._closed = False
@@ -672,7 +687,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         self._connection = connection
 
     def _commit(self) -> None:
-        self.flush()
+        self._ready()  # refuses when an earlier statement failed; writes queued inserts
         try:
             self.connection.commit()
         except SQLAlchemyError as exc:
@@ -716,6 +731,12 @@ class SqlUnitOfWork(BaseUnitOfWork):
             raise StorageError("the unit of work has no open transaction")
         return self._connection
 
+    def _fail(self, error: EshopError) -> EshopError:
+        """Remember that a statement failed (the transaction may hold part of it); return ``error``."""
+        if self._failed is None:
+            self._failed = error
+        return error
+
     def _ready(self) -> Connection:
         if self._failed is not None:
             raise StorageError(
@@ -756,7 +777,11 @@ class SqlUnitOfWork(BaseUnitOfWork):
         Raises:
             ConcurrencyError: One of the new aggregates' ids exists already; nothing of the batch is written.
         """
-        if self._failed is not None or not self._pending:
+        if self._failed is not None:
+            raise StorageError(
+                "an earlier statement of this unit of work failed; roll it back and start a new one"
+            ) from self._failed
+        if not self._pending:
             return
         pending, self._pending = self._pending, {}
         connection = self.connection
@@ -776,12 +801,10 @@ class SqlUnitOfWork(BaseUnitOfWork):
                     if rows:
                         self._insert_rows(connection, child.table, rows)
         except EshopError as exc:  # an id clash, or a value a column type refused
-            self._failed = exc
+            self._fail(exc)
             raise
         except SQLAlchemyError as exc:
-            error = storage_error(exc, "writing new aggregates")
-            self._failed = error
-            raise error from exc
+            raise self._fail(storage_error(exc, "writing new aggregates")) from exc
 
     def _insert_rows(self, connection: Connection, table: Any, rows: Sequence[Mapping[str, Any]]) -> None:
         bulk = self.backend.bulk_insert(table)
@@ -796,7 +819,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         try:
             connection.exec_driver_sql(bulk.sql, bulk.parameters_of_tuples(columns, rows))
         except SQLAlchemyError as exc:
-            raise storage_error(exc, "a bulk insert") from exc
+            raise self._fail(storage_error(exc, "a bulk insert")) from exc
 
     def insert_many(self, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
         """Insert ``rows`` into ``table`` in one driver ``executemany`` (see :class:`BulkInsert`)."""
@@ -806,7 +829,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         try:
             self._insert_rows(connection, table, rows)
         except SQLAlchemyError as exc:
-            raise storage_error(exc, "a bulk insert") from exc
+            raise self._fail(storage_error(exc, "a bulk insert")) from exc
 
     def execute(self, statement: Executable, parameters: Params = None) -> AnyResult:
         """Execute ``statement`` (``parameters``: one mapping, or a list for executemany)."""
@@ -814,7 +837,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         try:
             return connection.execute(statement, parameters)
         except SQLAlchemyError as exc:
-            raise storage_error(exc, "a database statement") from exc
+            raise self._fail(storage_error(exc, "a database statement")) from exc
 
     def rows(self, statement: Executable, parameters: Params = None) -> Sequence[AnyRow]:
         """Execute a query and return all its rows."""
@@ -822,7 +845,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         try:
             return connection.execute(statement, parameters).all()
         except SQLAlchemyError as exc:
-            raise storage_error(exc, "a database query") from exc
+            raise self._fail(storage_error(exc, "a database query")) from exc
 
     def first(self, statement: Executable, parameters: Params = None) -> AnyRow | None:
         """Execute a query and return its first row or ``None``."""
@@ -830,7 +853,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         try:
             return connection.execute(statement, parameters).first()
         except SQLAlchemyError as exc:
-            raise storage_error(exc, "a database query") from exc
+            raise self._fail(storage_error(exc, "a database query")) from exc
 
     def scalar(self, statement: Executable, parameters: Params = None) -> Any:
         """Execute a query and return the first column of its first row (``None`` when empty)."""
@@ -838,7 +861,7 @@ class SqlUnitOfWork(BaseUnitOfWork):
         try:
             return connection.execute(statement, parameters).scalar()
         except SQLAlchemyError as exc:
-            raise storage_error(exc, "a database query") from exc
+            raise self._fail(storage_error(exc, "a database query")) from exc
 
 
 # ---------------------------------------------------------------------------
@@ -872,7 +895,11 @@ class SqlRepository(BaseRepository[A]):
 
     def _insert(self, aggregate: A) -> None:
         row = self._mapping.to_row(aggregate, keyring=self._uow.keyring)
-        children = self._mapping.to_child_rows(aggregate) if self._statements.children else {}
+        children = (
+            self._mapping.to_child_rows(aggregate, keyring=self._uow.keyring)
+            if self._statements.children
+            else {}
+        )
         if not self._uow.queue_insert(self._statements, self.aggregate_type, row, children):
             raise ConcurrencyError(self._mapping.name, aggregate.id, 0)
 
@@ -889,7 +916,7 @@ class SqlRepository(BaseRepository[A]):
     def _write_children(self, aggregate: A, *, replace: bool) -> None:
         if not self._statements.children:
             return
-        rows = self._mapping.to_child_rows(aggregate)
+        rows = self._mapping.to_child_rows(aggregate, keyring=self._uow.keyring)
         for child in self._statements.children:
             if replace:
                 self._uow.execute(child.delete, {"pk_parent": aggregate.id})

@@ -25,6 +25,7 @@ from eshop_core.access import Actor, Permission, authorize
 from eshop_core.clock import ensure_aware
 from eshop_core.errors import InvalidInputError
 from eshop_core.events import EventEnvelope
+from eshop_core.services.failure_text import describe_failure
 from eshop_core.storage.ports import ClaimedDelivery, DeliveryStatus, OutboxStore
 from eshop_core.storage.unit_of_work import check_limit
 
@@ -37,6 +38,8 @@ log = logging.getLogger("eshop.outbox")
 
 Subscriber = Callable[[EventEnvelope], object]
 RELAY_ACTOR: Final = Actor.system("outbox-relay")
+CLAIM_BATCH: Final = 100
+"""Deliveries claimed per short transaction."""
 
 
 @attrs.frozen(kw_only=True)
@@ -117,9 +120,14 @@ class OutboxService:
         at = ensure_aware(now, field="now") if now is not None else self._shop.clock.now()
         delivered = retried = dead = 0
         while delivered + retried + dead < limit:
+            # Leases run from the real clock, so a long call cannot hand out leases already expired.
+            lease = self.retry.lease + max(self._shop.clock.now() - at, timedelta(0))
             with self._shop.unit_of_work(RELAY_ACTOR) as uow:
                 claimed = uow.port(OutboxStore).claim(
-                    now=at, limit=limit - (delivered + retried + dead), lease=self.retry.lease
+                    now=at,
+                    limit=min(limit - (delivered + retried + dead), CLAIM_BATCH),
+                    lease=lease,
+                    subscribers=self.subscribers,
                 )
                 uow.commit()
             if not claimed:
@@ -129,7 +137,10 @@ class OutboxService:
                 store = uow.port(OutboxStore)
                 for delivery, error in outcomes:
                     if error is None:
-                        store.complete(delivery.delivery_id, now=at)
+                        if not store.complete(delivery.delivery_id, now=at):
+                            log.debug(
+                                "delivery %s was settled meanwhile by another relay", delivery.delivery_id
+                            )
                         delivered += 1
                         continue
                     attempts = delivery.attempts + 1
@@ -161,14 +172,16 @@ class OutboxService:
         try:
             subscriber(delivery.envelope)
         except Exception as exc:
+            error = describe_failure(exc)
             log.warning(
-                "subscriber %s failed on event %s (%s)",
+                "subscriber %s failed on event %s (%s): %s",
                 delivery.subscriber,
                 delivery.envelope.id,
                 delivery.envelope.type,
-                exc_info=True,
+                error,
             )
-            return f"{type(exc).__name__}: {exc}"
+            log.debug("subscriber %s traceback", delivery.subscriber, exc_info=True)
+            return error
         return None
 
     def dead_letters(self, actor: Actor, *, limit: int = 100) -> list[ClaimedDelivery]:

@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING, Final
 
 from eshop_core.access import Actor
 from eshop_core.clock import ensure_aware
-from eshop_core.storage.ports import TimerStore
+from eshop_core.errors import StorageError
+from eshop_core.services.failure_text import describe_failure
+from eshop_core.storage.ports import Timer, TimerStore
+from eshop_core.storage.unit_of_work import check_limit
 from eshop_core.timers import TimerContext, TimerHandler, TimerRunReport
 
 if TYPE_CHECKING:
@@ -28,6 +31,8 @@ log = logging.getLogger("eshop.timers")
 
 SCHEDULER_ACTOR: Final = Actor.system("scheduler")
 TIMER_LEASE: Final = timedelta(minutes=5)
+CLAIM_BATCH: Final = 50
+"""Timers claimed per short transaction."""
 FIRST_RETRY: Final = timedelta(minutes=1)
 MAX_RETRY: Final = timedelta(hours=1)
 
@@ -46,33 +51,52 @@ class Scheduler:
         self.handlers = dict(handlers)
 
     def run_due(self, now: datetime | None = None, *, limit: int = 1000) -> TimerRunReport:
-        """Run the handlers of timers due at ``now`` (default: the shop's clock)."""
+        """Run the handlers of up to ``limit`` timers due at ``now`` (default: the shop's clock)."""
+        check_limit(limit)
         at = ensure_aware(now, field="now") if now is not None else self._shop.clock.now()
-        with self._shop.unit_of_work(SCHEDULER_ACTOR) as uow:
-            due = uow.port(TimerStore).claim_due(now=at, limit=limit, lease=TIMER_LEASE)
-            uow.commit()
         fired: list[object] = []
         failed: list[object] = []
-        for timer in due:
-            handler = self.handlers.get(timer.kind)
-            error: str | None
-            if handler is None:
-                error = f"no handler registered for timer kind {timer.kind!r}"
-                log.error("timer %s: %s", timer.id, error)
-            else:
-                try:
-                    with self._shop.unit_of_work(SCHEDULER_ACTOR) as uow:
-                        handler(TimerContext(shop=self._shop, uow=uow, timer=timer, now=at))
-                        uow.port(TimerStore).mark_fired(timer.id, now=at)
-                        uow.commit()
-                    fired.append(timer.id)
-                    continue
-                except Exception as exc:
-                    log.warning("timer %s (%s) failed", timer.id, timer.kind, exc_info=True)
-                    error = f"{type(exc).__name__}: {exc}"
-            delay = min(FIRST_RETRY * (2**timer.attempts), MAX_RETRY)
+        while len(fired) + len(failed) < limit:
+            # Small claims, each leased from the real clock: handlers may take a while.
+            lease = TIMER_LEASE + max(self._shop.clock.now() - at, timedelta(0))
             with self._shop.unit_of_work(SCHEDULER_ACTOR) as uow:
-                uow.port(TimerStore).retry_later(timer.id, retry_at=at + delay, error=error)
+                due = uow.port(TimerStore).claim_due(
+                    now=at, limit=min(CLAIM_BATCH, limit - len(fired) - len(failed)), lease=lease
+                )
                 uow.commit()
-            failed.append(timer.id)
+            if not due:
+                break
+            for timer in due:
+                outcome = self._run(timer, at)
+                if outcome is True:
+                    fired.append(timer.id)
+                elif outcome is False:
+                    failed.append(timer.id)
         return TimerRunReport(fired=tuple(fired), failed=tuple(failed))
+
+    def _run(self, timer: Timer, at: datetime) -> bool | None:
+        """Run one timer: ``True`` fired, ``False`` failed (retried later), ``None`` settled meanwhile."""
+        handler = self.handlers.get(timer.kind)
+        if handler is None:
+            error = f"no handler registered for timer kind {timer.kind!r}"
+            log.error("timer %s: %s", timer.id, error)
+        else:
+            try:
+                with self._shop.unit_of_work(SCHEDULER_ACTOR) as uow:
+                    handler(TimerContext(shop=self._shop, uow=uow, timer=timer, now=at))
+                    try:
+                        uow.port(TimerStore).mark_fired(timer.id, now=at)
+                    except StorageError:
+                        log.info("timer %s was cancelled or fired meanwhile; its run is discarded", timer.id)
+                        return None  # leaving the block rolls the handler's changes back
+                    uow.commit()
+                return True
+            except Exception as exc:
+                error = describe_failure(exc)
+                log.warning("timer %s (%s) failed: %s", timer.id, timer.kind, error)
+                log.debug("timer %s traceback", timer.id, exc_info=True)
+        delay = min(FIRST_RETRY * (2**timer.attempts), MAX_RETRY)
+        with self._shop.unit_of_work(SCHEDULER_ACTOR) as uow:
+            uow.port(TimerStore).retry_later(timer.id, retry_at=at + delay, error=error)
+            uow.commit()
+        return False

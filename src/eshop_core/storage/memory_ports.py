@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from eshop_core.errors import NotFoundError
+from eshop_core.errors import NotFoundError, StorageError
 from eshop_core.events import EventEnvelope
 from eshop_core.ids import new_id
 from eshop_core.storage.memory import MemoryUnitOfWork
@@ -82,9 +82,19 @@ class MemoryOutboxStore:
             last_error=d.last_error,
         )
 
-    def claim(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
+    def claim(
+        self, *, now: datetime, limit: int, lease: timedelta, subscribers: Sequence[str] | None = None
+    ) -> list[ClaimedDelivery]:
         """Claim due deliveries: at most one per (subscriber, aggregate), oldest event first."""
-        open_deliveries = sorted((self._deliveries[i] for i in self._open), key=lambda d: d.seq)
+        wanted = None if subscribers is None else frozenset(subscribers)
+        open_deliveries = sorted(
+            (
+                self._deliveries[i]
+                for i in self._open
+                if wanted is None or self._deliveries[i].subscriber in wanted
+            ),
+            key=lambda d: d.seq,
+        )
         blocked: set[tuple[str, uuid.UUID]] = set()
         claimed: list[ClaimedDelivery] = []
         for d in open_deliveries:
@@ -107,18 +117,23 @@ class MemoryOutboxStore:
         except KeyError:
             raise NotFoundError("Delivery", delivery_id) from None
 
-    def complete(self, delivery_id: uuid.UUID, *, now: datetime) -> None:
-        """Mark a delivery done."""
+    def complete(self, delivery_id: uuid.UUID, *, now: datetime) -> bool:
+        """Mark a pending delivery done; ``False`` when it was settled meanwhile."""
         d = self._get(delivery_id)
+        if d.status is not DeliveryStatus.PENDING:
+            return False
         done = attrs.evolve(
             d, status=DeliveryStatus.DELIVERED, attempts=d.attempts + 1, lease_until=None, delivered_at=now
         )
         self._uow.put(self._deliveries, d.id, done)
         self._uow.delete(self._open, d.id)
+        return True
 
-    def fail(self, delivery_id: uuid.UUID, *, error: str, retry_at: datetime | None, now: datetime) -> None:
-        """Record a failed attempt; dead-letter it when ``retry_at`` is ``None``."""
+    def fail(self, delivery_id: uuid.UUID, *, error: str, retry_at: datetime | None, now: datetime) -> bool:
+        """Record a failed attempt (dead-letter it when ``retry_at`` is ``None``); ``False`` if settled."""
         d = self._get(delivery_id)
+        if d.status is not DeliveryStatus.PENDING:
+            return False
         status = DeliveryStatus.DEAD if retry_at is None else DeliveryStatus.PENDING
         failed = attrs.evolve(
             d,
@@ -129,6 +144,7 @@ class MemoryOutboxStore:
             next_attempt_at=retry_at or d.next_attempt_at,
         )
         self._uow.put(self._deliveries, d.id, failed)
+        return True
 
     def dead_letters(self, *, limit: int = 100) -> list[ClaimedDelivery]:
         """Return dead letters, oldest event first."""
@@ -180,9 +196,7 @@ class MemoryTimerStore:
         payload: Mapping[str, Any] | None = None,
     ) -> Timer:
         """Write a pending timer."""
-        timer = Timer(
-            id=new_id(), kind=kind, aggregate_id=aggregate_id, due_at=due_at, payload=dict(payload or {})
-        )
+        timer = Timer.new(kind=kind, aggregate_id=aggregate_id, due_at=due_at, payload=payload)
         self._uow.put(self._rows, timer.id, _TimerRow(timer=timer))
         return timer
 
@@ -221,8 +235,10 @@ class MemoryTimerStore:
             raise NotFoundError("Timer", timer_id) from None
 
     def mark_fired(self, timer_id: uuid.UUID, *, now: datetime) -> None:
-        """Mark a timer done."""
+        """Mark a pending timer done; refuse one cancelled or fired meanwhile."""
         row = self._row(timer_id)
+        if row.timer.status is not TimerStatus.PENDING:
+            raise StorageError(f"timer {timer_id} was {row.timer.status.value} meanwhile; not firing it")
         self._uow.put(
             self._rows, timer_id, _TimerRow(timer=attrs.evolve(row.timer, status=TimerStatus.FIRED))
         )

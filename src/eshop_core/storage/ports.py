@@ -29,16 +29,20 @@ Example:
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Final, Generic, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from eshop_core.access import Actor
+from eshop_core.clock import ensure_aware
+from eshop_core.errors import InvalidInputError
 from eshop_core.events import EventEnvelope
+from eshop_core.ids import new_id, parse_id
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -198,21 +202,36 @@ class OutboxStore(Protocol):
         """Store ``envelopes`` and one pending delivery per subscriber for each."""
         ...
 
-    def claim(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
+    def claim(
+        self, *, now: datetime, limit: int, lease: timedelta, subscribers: Sequence[str] | None = None
+    ) -> list[ClaimedDelivery]:
         """
         Claim up to ``limit`` deliveries that are due and not held back, leasing them until ``now + lease``.
 
         A claimed delivery is not handed out again until its lease expires; a
         relay that dies mid-delivery thus causes a redelivery (at-least-once).
+        ``subscribers`` restricts the claim to the deliveries of those
+        subscribers (a relay claims only what it can deliver).
         """
         ...
 
-    def complete(self, delivery_id: uuid.UUID, *, now: datetime) -> None:
-        """Mark a delivery done."""
+    def complete(self, delivery_id: uuid.UUID, *, now: datetime) -> bool:
+        """
+        Mark a pending delivery done.
+
+        Returns:
+            ``False`` when it was settled meanwhile (another relay after a lease
+            expired); nothing is changed then.
+        """
         ...
 
-    def fail(self, delivery_id: uuid.UUID, *, error: str, retry_at: datetime | None, now: datetime) -> None:
-        """Record a failed attempt; retry at ``retry_at`` or, when ``None``, dead-letter it."""
+    def fail(self, delivery_id: uuid.UUID, *, error: str, retry_at: datetime | None, now: datetime) -> bool:
+        """
+        Record a failed attempt on a pending delivery: retry at ``retry_at``, or dead-letter it (``None``).
+
+        Returns:
+            ``False`` when it was settled meanwhile; nothing is changed then.
+        """
         ...
 
     def dead_letters(self, *, limit: int = 100) -> list[ClaimedDelivery]:
@@ -231,6 +250,10 @@ class OutboxStore(Protocol):
     def stats(self) -> Mapping[DeliveryStatus, int]:
         """Count deliveries by status."""
         ...
+
+
+MAX_TIMER_KIND: Final = 200
+"""Longest timer kind name."""
 
 
 class TimerStatus(StrEnum):
@@ -263,6 +286,35 @@ class Timer:
     attempts: int = 0
     status: TimerStatus = TimerStatus.PENDING
 
+    @classmethod
+    def new(
+        cls, *, kind: str, aggregate_id: uuid.UUID, due_at: datetime, payload: Mapping[str, Any] | None = None
+    ) -> Timer:
+        """
+        Return a new pending timer, validating what a caller passed to ``TimerStore.schedule``.
+
+        Raises:
+            InvalidInputError: An empty or overlong ``kind``, a bad ``aggregate_id``, a naive
+                ``due_at`` or a ``payload`` that is not a JSON object.
+        """
+        if not isinstance(kind, str) or not kind.strip() or len(kind) > MAX_TIMER_KIND:
+            reason = f"must be a non-empty string of {MAX_TIMER_KIND} characters at most"
+            raise InvalidInputError("kind", reason)
+        data = {} if payload is None else payload
+        if not isinstance(data, Mapping):
+            raise InvalidInputError("payload", "must be a mapping (a JSON object)")
+        try:
+            json.dumps(data)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError("payload", f"must hold JSON values only: {exc}") from None
+        return cls(
+            id=new_id(),
+            kind=kind,
+            aggregate_id=parse_id(aggregate_id, field="aggregate_id"),
+            due_at=ensure_aware(due_at, field="due_at"),
+            payload=dict(data),
+        )
+
 
 @runtime_checkable
 class TimerStore(Protocol):
@@ -288,7 +340,13 @@ class TimerStore(Protocol):
         ...
 
     def mark_fired(self, timer_id: uuid.UUID, *, now: datetime) -> None:
-        """Mark a timer done."""
+        """
+        Mark a pending timer done.
+
+        Raises:
+            StorageError: It was cancelled or fired meanwhile; the caller's unit
+                of work (with the handler's changes) must roll back.
+        """
         ...
 
     def retry_later(self, timer_id: uuid.UUID, *, retry_at: datetime, error: str) -> None:

@@ -14,6 +14,8 @@ import base64
 import binascii
 import enum
 import logging
+import types
+import typing
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
@@ -82,6 +84,33 @@ def check_limit(limit: object) -> int:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_PAGE_SIZE:
         raise InvalidInputError("limit", f"must be an integer from 1 to {MAX_PAGE_SIZE}, got {limit!r}")
     return limit
+
+
+def _filter_types(cls: type[Any], fields: Mapping[str, Any]) -> dict[str, tuple[type[Any], ...]]:
+    """The plain classes each filterable field may hold (fields with other annotations are not checked)."""
+    try:
+        hints = typing.get_type_hints(cls)
+    except (NameError, TypeError):  # unresolvable annotations: leave the values unchecked
+        return {}
+    out: dict[str, tuple[type[Any], ...]] = {}
+    for name in fields:
+        hint = hints.get(name)
+        members = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
+        if members and all(isinstance(m, type) for m in members):
+            out[name] = tuple(m for m in members if m is not type(None))
+            if len(out[name]) < len(members):
+                out[name] += (type(None),)
+    return out
+
+
+def _checked_filter_value(name: str, value: object, allowed: tuple[type[Any], ...] | None) -> object:
+    if allowed is None or isinstance(value, allowed):
+        return value
+    for kind in allowed:  # an enum field may be matched by its value
+        if issubclass(kind, enum.Enum) and value in {m.value for m in kind}:
+            return kind(value)
+    expected = " or ".join(k.__name__ for k in allowed)
+    raise InvalidInputError(f"where.{name}", f"expected {expected}, got {type(value).__name__}")
 
 
 class _State(enum.Enum):
@@ -262,6 +291,7 @@ class BaseRepository(ABC, Generic[A]):
         self._uow = uow
         self.aggregate_type = aggregate_type
         self._filterable = {f.name: f for f in filterable_fields(aggregate_type)}
+        self._filter_types = _filter_types(aggregate_type, self._filterable)
 
     # -- primitives ---------------------------------------------------------
 
@@ -355,8 +385,10 @@ class BaseRepository(ABC, Generic[A]):
                 if not isinstance(value, str):
                     raise InvalidInputError(f"where.{name}", "personal fields are matched by text")
                 blind[name] = blind_index(self._uow.index_key, value, kind_of(field))
+            elif name == "id":
+                filters[name] = parse_id(value, field="where.id")
             else:
-                filters[name] = parse_id(value, field="where.id") if name == "id" else value
+                filters[name] = _checked_filter_value(name, value, self._filter_types.get(name))
         items = self._query(filters, blind, limit + 1, after)
         has_more = len(items) > limit
         items = items[:limit]

@@ -97,7 +97,7 @@ _LEASE: Final = (
 )
 _COMPLETE: Final = (
     outbox_deliveries.update()
-    .where(_d.id == bindparam("delivery_id"))
+    .where(_d.id == bindparam("delivery_id"), _d.status == DeliveryStatus.PENDING.value)
     .values(
         status=DeliveryStatus.DELIVERED.value,
         attempts=_d.attempts + 1,
@@ -107,7 +107,7 @@ _COMPLETE: Final = (
 )
 _FAIL_RETRY: Final = (
     outbox_deliveries.update()
-    .where(_d.id == bindparam("delivery_id"))
+    .where(_d.id == bindparam("delivery_id"), _d.status == DeliveryStatus.PENDING.value)
     .values(
         status=DeliveryStatus.PENDING.value,
         attempts=_d.attempts + 1,
@@ -118,7 +118,7 @@ _FAIL_RETRY: Final = (
 )
 _FAIL_DEAD: Final = (
     outbox_deliveries.update()
-    .where(_d.id == bindparam("delivery_id"))
+    .where(_d.id == bindparam("delivery_id"), _d.status == DeliveryStatus.PENDING.value)
     .values(
         status=DeliveryStatus.DEAD.value,
         attempts=_d.attempts + 1,
@@ -126,6 +126,7 @@ _FAIL_DEAD: Final = (
         last_error=bindparam("error"),
     )
 )
+_STATUS_OF: Final = select(_d.status).where(_d.id == bindparam("delivery_id"))
 _REQUEUE: Final = (
     outbox_deliveries.update()
     .where(_d.id == bindparam("delivery_id"), _d.status == DeliveryStatus.DEAD.value)
@@ -136,7 +137,7 @@ _REQUEUE: Final = (
 _STATS: Final = select(_d.status, func.count()).group_by(_d.status)
 
 
-def _claim_query(dialect_name: str) -> Select[Any]:
+def _claim_query(dialect_name: str, *, filtered: bool) -> Select[Any]:
     earlier = outbox_deliveries.alias("earlier")
     held_back = exists().where(
         earlier.c.status.in_(_OPEN),
@@ -152,6 +153,7 @@ def _claim_query(dialect_name: str) -> Select[Any]:
             _d.next_attempt_at <= bindparam("now"),
             or_(_d.lease_until.is_(None), _d.lease_until <= bindparam("now")),
             ~held_back,
+            *([_d.subscriber.in_(bindparam("subscribers", expanding=True))] if filtered else []),
         )
         .order_by(_d.seq)
         .limit(bindparam("limit", type_=Integer))
@@ -159,7 +161,7 @@ def _claim_query(dialect_name: str) -> Select[Any]:
     return lock_for_claim(statement, dialect_name, outbox_deliveries)
 
 
-_CLAIMS: dict[str, Select[Any]] = {}
+_CLAIMS: dict[tuple[str, bool], Select[Any]] = {}
 _DEAD_LETTERS: Final = (
     select(*_DELIVERY_COLUMNS)
     .join_from(outbox_deliveries, outbox_events, _d.event_id == _e.event_id)
@@ -236,13 +238,20 @@ class SqlOutboxStore:
         ]
         self._uow.insert_many(outbox_deliveries, deliveries)
 
-    def claim(self, *, now: datetime, limit: int, lease: timedelta) -> list[ClaimedDelivery]:
+    def claim(
+        self, *, now: datetime, limit: int, lease: timedelta, subscribers: Sequence[str] | None = None
+    ) -> list[ClaimedDelivery]:
         """Claim due deliveries: at most one per (subscriber, aggregate), oldest event first."""
-        dialect = self._uow.dialect_name
-        query = _CLAIMS.get(dialect)
+        if subscribers is not None and not subscribers:
+            return []
+        key = (self._uow.dialect_name, subscribers is not None)
+        query = _CLAIMS.get(key)
         if query is None:
-            query = _CLAIMS[dialect] = _claim_query(dialect)
-        rows = self._uow.rows(query, {"now": now, "limit": limit})
+            query = _CLAIMS[key] = _claim_query(key[0], filtered=key[1])
+        params: dict[str, Any] = {"now": now, "limit": limit}
+        if subscribers is not None:
+            params["subscribers"] = list(subscribers)
+        rows = self._uow.rows(query, params)
         if not rows:
             return []
         self._uow.execute(_LEASE, {"ids": [row.id for row in rows], "until": now + lease})
@@ -252,17 +261,23 @@ class SqlOutboxStore:
         if self._uow.execute(statement, params).rowcount != 1:
             raise NotFoundError(kind, delivery_id)
 
-    def complete(self, delivery_id: uuid.UUID, *, now: datetime) -> None:
-        """Mark a delivery done."""
-        self._changed(_COMPLETE, {"delivery_id": delivery_id, "now": now}, "Delivery", delivery_id)
+    def _settle(self, statement: Any, params: Mapping[str, Any], delivery_id: uuid.UUID) -> bool:
+        if self._uow.execute(statement, params).rowcount == 1:
+            return True
+        if self._uow.scalar(_STATUS_OF, {"delivery_id": delivery_id}) is None:
+            raise NotFoundError("Delivery", delivery_id)
+        return False  # settled meanwhile by another relay
 
-    def fail(self, delivery_id: uuid.UUID, *, error: str, retry_at: datetime | None, now: datetime) -> None:
-        """Record a failed attempt; dead-letter it when ``retry_at`` is ``None``."""
+    def complete(self, delivery_id: uuid.UUID, *, now: datetime) -> bool:
+        """Mark a pending delivery done; ``False`` when it was settled meanwhile."""
+        return self._settle(_COMPLETE, {"delivery_id": delivery_id, "now": now}, delivery_id)
+
+    def fail(self, delivery_id: uuid.UUID, *, error: str, retry_at: datetime | None, now: datetime) -> bool:
+        """Record a failed attempt (dead-letter it when ``retry_at`` is ``None``); ``False`` if settled."""
         if retry_at is None:
-            self._changed(_FAIL_DEAD, {"delivery_id": delivery_id, "error": error}, "Delivery", delivery_id)
-        else:
-            params = {"delivery_id": delivery_id, "error": error, "retry_at": retry_at}
-            self._changed(_FAIL_RETRY, params, "Delivery", delivery_id)
+            return self._settle(_FAIL_DEAD, {"delivery_id": delivery_id, "error": error}, delivery_id)
+        params = {"delivery_id": delivery_id, "error": error, "retry_at": retry_at}
+        return self._settle(_FAIL_RETRY, params, delivery_id)
 
     def dead_letters(self, *, limit: int = 100) -> list[ClaimedDelivery]:
         """Return dead letters, oldest event first."""

@@ -32,7 +32,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from eshop_adapters.storage.crypto import stored_prefix
 from eshop_adapters.storage.mapping import AggregateMapping, blind_column_name
 from eshop_adapters.storage.mappings import MAPPINGS
-from eshop_adapters.storage.personal import decode_personal, encode_personal
+from eshop_adapters.storage.personal import child_row_ref, decode_personal, encode_personal
 from eshop_adapters.storage.sql import AnyRow, SqlUnitOfWork
 from eshop_core.domain import personal_fields
 from eshop_core.errors import ConcurrencyError, InvalidInputError, KeyringError
@@ -40,20 +40,9 @@ from eshop_core.personal_data import PiiKind, blind_index, kind_of
 from eshop_core.storage.personal_ports import ERASED_MARKER, ErasedAggregate, KeyUsage, ReindexBatch
 from eshop_core.storage.unit_of_work import check_limit
 
-__all__ = ["SqlPersonalDataStore", "child_row_ref", "personal_tables"]
+__all__ = ["SqlPersonalDataStore", "child_row_ref", "personal_tables"]  # child_row_ref re-exported
 
 _KEY_BYTES: Final = 32
-
-
-def child_row_ref(parent_id: uuid.UUID, position: int) -> str:
-    """
-    Return the row reference a child table's personal values are bound to: ``"<parent id>/<position>"``.
-
-    Example:
-        >>> child_row_ref(uuid.UUID(int=1), 2)
-        '00000000-0000-0000-0000-000000000001/2'
-    """
-    return f"{parent_id}/{position}"
 
 
 @attrs.frozen

@@ -18,8 +18,7 @@ from sqlalchemy import Column, Index, Integer, Select, String, Table, Text, bind
 from eshop_adapters.storage.metadata import METADATA
 from eshop_adapters.storage.sql import AnyRow, SqlUnitOfWork, lock_for_claim
 from eshop_adapters.storage.types import JSON_DOCUMENT, UUID, UTCDateTime
-from eshop_core.errors import NotFoundError
-from eshop_core.ids import new_id
+from eshop_core.errors import NotFoundError, StorageError
 from eshop_core.storage.ports import Timer, TimerStatus
 
 __all__ = ["SqlTimerStore", "timers"]
@@ -48,7 +47,7 @@ _LEASE: Final = (
 )
 _FIRED: Final = (
     timers.update()
-    .where(_t.id == bindparam("timer_id"))
+    .where(_t.id == bindparam("timer_id"), _t.status == _PENDING)
     .values(status=TimerStatus.FIRED.value, lease_until=None, last_error=None)
 )
 _RETRY: Final = (
@@ -112,9 +111,7 @@ class SqlTimerStore:
         payload: Mapping[str, Any] | None = None,
     ) -> Timer:
         """Write a pending timer and return it."""
-        timer = Timer(
-            id=new_id(), kind=kind, aggregate_id=aggregate_id, due_at=due_at, payload=dict(payload or {})
-        )
+        timer = Timer.new(kind=kind, aggregate_id=aggregate_id, due_at=due_at, payload=payload)
         self._uow.execute(
             _INSERT,
             {
@@ -154,9 +151,12 @@ class SqlTimerStore:
         return [_timer(row) for row in rows]
 
     def mark_fired(self, timer_id: uuid.UUID, *, now: datetime) -> None:
-        """Mark a timer done."""
+        """Mark a pending timer done; refuse one cancelled or fired meanwhile."""
         if self._uow.execute(_FIRED, {"timer_id": timer_id}).rowcount != 1:
-            raise NotFoundError("Timer", timer_id)
+            status = self._uow.scalar(select(_t.status).where(_t.id == timer_id))
+            if status is None:
+                raise NotFoundError("Timer", timer_id)
+            raise StorageError(f"timer {timer_id} was {status} meanwhile; not firing it")
 
     def retry_later(self, timer_id: uuid.UUID, *, retry_at: datetime, error: str) -> None:
         """Record a failed run and make the timer due again at ``retry_at``."""
