@@ -245,9 +245,20 @@ def raw_rows(n: int, keyring: Keyring, uuid_text: bool) -> Iterator[RawRows]:
         env = EventEnvelope.wrap(
             recorded.event, aggregate_type="BenchOrder", aggregate_id=order.id, aggregate_version=1
         )
-        document = json.dumps(env.to_dict())
+        payload = json.dumps(dict(env.payload))
         batch.events.append(
-            (key(env.id), env.type, "BenchOrder", key(order.id), when(env.occurred_at), document)
+            (
+                key(env.id),
+                env.type,
+                env.schema_version,
+                "BenchOrder",
+                key(order.id),
+                1,
+                env.actor_id,
+                None,
+                when(env.occurred_at),
+                payload,
+            )
         )
         batch.audit.append(
             (
@@ -274,8 +285,8 @@ RAW_SQL = {
     "consignee_phone_bidx, total_minor, total_currency, placed_at) VALUES ({p})",
     "lines": "INSERT INTO bench_order_lines "
     "(parent_id, position, sku, quantity, price_minor, price_currency) VALUES ({p})",
-    "events": "INSERT INTO outbox_events "
-    "(event_id, type, aggregate_type, aggregate_id, occurred_at, envelope) VALUES ({p})",
+    "events": "INSERT INTO outbox_events (event_id, type, schema_version, aggregate_type, aggregate_id, "
+    "aggregate_version, actor_id, policy_version, occurred_at, payload) VALUES ({p})",
     "audit": "INSERT INTO audit_log (event_id, occurred_at, actor_id, action, aggregate_type, aggregate_id, "
     "aggregate_version, policy_version, details) VALUES ({p})",
 }

@@ -25,6 +25,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -81,10 +82,17 @@ def normalise(value: str, kind: PiiKind = PiiKind.TEXT, *, region: str = DEFAULT
     return _text(value)
 
 
+@functools.lru_cache(maxsize=16)
+def _keyed(index_key: bytes) -> hmac.HMAC:
+    """An HMAC-SHA256 already keyed with ``index_key``; copied per value (skips the key setup)."""
+    return hmac.new(index_key, digestmod=hashlib.sha256)
+
+
 def blind_index(index_key: bytes, value: str, kind: PiiKind = PiiKind.TEXT) -> str:
     """Return the hex HMAC-SHA256 blind index of ``value`` (normalised as ``kind``)."""
-    message = f"{kind.value}:{normalise(value, kind)}".encode()
-    return hmac.new(index_key, message, hashlib.sha256).hexdigest()
+    mac = _keyed(index_key).copy()
+    mac.update(f"{kind.value}:{normalise(value, kind)}".encode())
+    return mac.hexdigest()
 
 
 def blind_index_values(index_key: bytes, aggregate: object) -> Mapping[str, str | None]:

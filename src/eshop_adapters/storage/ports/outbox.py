@@ -57,8 +57,12 @@ outbox_events: Final = Table(
     Column("type", String(200), nullable=False),
     Column("aggregate_type", String(200), nullable=False),
     Column("aggregate_id", UUID, nullable=False),
+    Column("aggregate_version", Integer, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("policy_version", Integer, nullable=True),
     Column("occurred_at", UTCDateTime(), nullable=False),
-    Column("envelope", JSON_DOCUMENT, nullable=False),
+    Column("payload", JSON_DOCUMENT, nullable=False),
     UniqueConstraint("event_id"),
 )
 
@@ -87,9 +91,32 @@ _d = outbox_deliveries.c
 _e = outbox_events.c
 
 # One multi-row INSERT ... RETURNING; rows come back in any order, so they are matched by event id.
-_EVENT_COLUMNS: Final = ("event_id", "type", "aggregate_type", "aggregate_id", "occurred_at", "envelope")
+_EVENT_COLUMNS: Final = (
+    "event_id",
+    "type",
+    "schema_version",
+    "aggregate_type",
+    "aggregate_id",
+    "aggregate_version",
+    "actor_id",
+    "policy_version",
+    "occurred_at",
+    "payload",
+)
 _INSERT_EVENTS_RETURNING: Final = outbox_events.insert().returning(_e.event_id, _e.seq)
-_DELIVERY_COLUMNS: Final = (_d.id, _d.subscriber, _d.attempts, _d.status, _d.last_error, _e.envelope)
+_ENVELOPE_COLUMNS: Final = (
+    _e.event_id,
+    _e.type,
+    _e.schema_version,
+    _e.aggregate_type,
+    _e.aggregate_id,
+    _e.aggregate_version,
+    _e.actor_id,
+    _e.policy_version,
+    _e.occurred_at,
+    _e.payload,
+)
+_DELIVERY_COLUMNS: Final = (_d.id, _d.subscriber, _d.attempts, _d.status, _d.last_error, *_ENVELOPE_COLUMNS)
 _LEASE: Final = (
     outbox_deliveries.update()
     .where(_d.id.in_(bindparam("ids", expanding=True)))
@@ -171,11 +198,38 @@ _DEAD_LETTERS: Final = (
 )
 
 
+def _event_row(e: EventEnvelope) -> tuple[Any, ...]:
+    """The ``outbox_events`` values of ``e``, in :data:`_EVENT_COLUMNS` order."""
+    return (
+        e.id,
+        e.type,
+        e.schema_version,
+        e.aggregate_type,
+        e.aggregate_id,
+        e.aggregate_version,
+        e.actor_id,
+        e.policy_version,
+        e.occurred_at,
+        e.payload,
+    )
+
+
 def _claimed(row: AnyRow) -> ClaimedDelivery:
     return ClaimedDelivery(
         delivery_id=row.id,
         subscriber=row.subscriber,
-        envelope=EventEnvelope.from_dict(row.envelope),
+        envelope=EventEnvelope(
+            id=row.event_id,
+            type=row.type,
+            schema_version=row.schema_version,
+            aggregate_type=row.aggregate_type,
+            aggregate_id=row.aggregate_id,
+            aggregate_version=row.aggregate_version,
+            actor_id=row.actor_id,
+            policy_version=row.policy_version,
+            occurred_at=row.occurred_at,
+            payload=row.payload,
+        ),
         attempts=row.attempts,
         status=DeliveryStatus(row.status),
         last_error=row.last_error,
@@ -201,23 +255,10 @@ class SqlOutboxStore:
             self._uow.insert_tuples(
                 outbox_events,
                 _EVENT_COLUMNS,
-                [
-                    (e.id, e.type, e.aggregate_type, e.aggregate_id, e.occurred_at, e.to_dict())
-                    for e in envelopes
-                ],
+                [_event_row(e) for e in envelopes],
             )
             return
-        events = [
-            {
-                "event_id": envelope.id,
-                "type": envelope.type,
-                "aggregate_type": envelope.aggregate_type,
-                "aggregate_id": envelope.aggregate_id,
-                "occurred_at": envelope.occurred_at,
-                "envelope": envelope.to_dict(),
-            }
-            for envelope in envelopes
-        ]
+        events = [dict(zip(_EVENT_COLUMNS, _event_row(e), strict=True)) for e in envelopes]
         seqs = {row[0]: row[1] for row in self._uow.rows(_INSERT_EVENTS_RETURNING, events)}
         deliveries = [
             {

@@ -53,8 +53,12 @@ def upgrade() -> None:
         sa.Column("type", sa.String(200), nullable=False),
         sa.Column("aggregate_type", sa.String(200), nullable=False),
         sa.Column("aggregate_id", UUID, nullable=False),
+        sa.Column("aggregate_version", sa.Integer(), nullable=False),
+        sa.Column("schema_version", sa.Integer(), nullable=False),
+        sa.Column("actor_id", sa.String(200), nullable=False),
+        sa.Column("policy_version", sa.Integer(), nullable=True),
         sa.Column("occurred_at", UTC_DATETIME, nullable=False),
-        sa.Column("envelope", JSON, nullable=False),
+        sa.Column("payload", JSON, nullable=False),
         sa.PrimaryKeyConstraint("seq", name=op.f("pk_outbox_events")),
         sa.UniqueConstraint("event_id", name=op.f("uq_outbox_events_event_id")),
     )
