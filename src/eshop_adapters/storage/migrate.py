@@ -125,9 +125,9 @@ def _check(current: tuple[str, ...], *, migrate: bool) -> bool:
     return True
 
 
-def schema_is_empty(engine: Engine, *, schema: str | None = None) -> bool:
+def current_revisions(engine: Engine, *, schema: str | None = None) -> tuple[str, ...]:
     """
-    Return whether the database (or schema) has no eshop schema revision yet: a new shop.
+    Return the eshop schema revisions recorded in the database (empty for a new shop).
 
     Raises:
         StorageError: The database cannot be reached or read.
@@ -144,7 +144,12 @@ def schema_is_empty(engine: Engine, *, schema: str | None = None) -> bool:
             raise storage_error(exc, "reading the schema revision") from exc
     finally:
         release_connection(connection)
-    return not current
+    return current
+
+
+def schema_is_empty(engine: Engine, *, schema: str | None = None) -> bool:
+    """Return whether the database (or schema) has no eshop schema revision yet: a new shop."""
+    return not current_revisions(engine, schema=schema)
 
 
 def ensure_schema(engine: Engine, *, migrate: bool, schema: str | None = None) -> None:
@@ -160,19 +165,7 @@ def ensure_schema(engine: Engine, *, migrate: bool, schema: str | None = None) -
         SchemaVersionError: The database is newer than the code, or behind it with ``migrate=False``.
         StorageError: The database cannot be reached, read or upgraded.
     """
-    try:
-        connection = engine.connect()
-    except SQLAlchemyError as exc:
-        raise connect_error(exc, engine) from None
-    try:
-        try:
-            current = database_revisions(connection, schema=schema)
-            connection.rollback()
-        except SQLAlchemyError as exc:
-            raise storage_error(exc, "reading the schema revision") from exc
-    finally:
-        release_connection(connection)
-    if _check(current, migrate=migrate):
+    if _check(current_revisions(engine, schema=schema), migrate=migrate):
         upgrade(engine, schema=schema)
 
 

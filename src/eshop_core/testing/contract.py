@@ -102,7 +102,7 @@ class StorageContract:
 
     @pytest.fixture
     def open_shop(self) -> OpenShop:  # pragma: no cover - always overridden
-        raise NotImplementedError("subclasses provide the open_shop fixture")
+        pytest.fail("a StorageContract subclass must provide the open_shop fixture")
 
     @pytest.fixture
     def clock(self) -> FixedClock:
