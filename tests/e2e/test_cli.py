@@ -83,6 +83,8 @@ def test_demo_runs_on_a_fresh_sqlite_file_and_shows_the_shop(tmp_path: Path) -> 
     assert "due Sat 2026-02-14 09:10" in out
     assert "1 timer fired" in out
     assert "audit log (GOV-05)" in out
+    assert "sqlite+pysqlite:///eshop-demo.db" in out  # the storage table: where the shop lives
+    assert "active key k" in out
     assert "done: {'records': 3, 'audit_entries': 5, 'events_delivered': 5, 'timers_fired': 1}" in out
     assert (tmp_path / "eshop-demo.db").exists()
     # a second run starts fresh again

@@ -514,3 +514,15 @@ def test_gov_03_a_shop_whose_keyring_file_went_missing_refuses_to_open(open_shop
     with pytest.raises(KeyringError, match="no keyring file"):
         Shop.open(f"sqlite:///{db}")
     assert not keys.exists()  # no fresh keyring was made that could not read the stored data
+
+
+def test_describe_reports_storage_without_secrets(open_shop: Any, db: Path) -> None:
+    shop = open_shop()
+    info = shop.backend.describe()
+    assert info["dialect"] == "sqlite"
+    assert info["database"].endswith(str(db))
+    assert info["revision"] not in ("", "(none)")
+    assert info["keyring"].startswith("active key ")
+    ring = Keyring.load(db.with_name(db.name + ".keys"))
+    assert ring.index_key.hex() not in repr(info)
+    assert ring.active_key.hex() not in repr(info)

@@ -504,6 +504,23 @@ class SqlBackend:
             self._statements[mapping.aggregate_type] = statements
         return statements
 
+    def describe(self) -> dict[str, str]:
+        """
+        Return what an operator wants to know about this storage (no secrets, no personal data).
+
+        Keys: database (password hidden), dialect, schema, revision, keyring (active key and key count).
+        """
+        from eshop_adapters.storage.migrate import current_revisions
+
+        revisions = current_revisions(self.engine, schema=self.schema)
+        return {
+            "database": self.engine.url.render_as_string(hide_password=True),
+            "dialect": self.dialect_name,
+            "schema": self.schema or "(default)",
+            "revision": ", ".join(revisions) or "(none)",
+            "keyring": f"active key {self.keyring.active_key_id}, {len(self.keyring.data_keys)} key(s)",
+        }
+
     def bulk_insert(self, table: Table) -> BulkInsert:
         """Return the compiled bulk INSERT of ``table`` (built once per backend)."""
         bulk = self._bulk_inserts.get(table.name)
