@@ -67,7 +67,7 @@ nitpick_ignore_regex = [
     # third-party packages
     (
         r"py:.*",
-        r"(pluggy|typer|attrs|attr|babel|holidays|iso4217|phonenumbers|pytest|_pytest|sqlalchemy)(\..*)?",
+        r"(pluggy|pydantic|typer|attrs|attr|babel|holidays|iso4217|phonenumbers|pytest|_pytest|sqlalchemy)(\..*)?",
     ),
     (r"py:class", r"(PluginManager|Typer|Attribute|HookimplMarker|HookspecMarker|HolidayBase)"),
     (r"py:mod", r"iso4217"),

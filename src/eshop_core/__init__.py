@@ -19,6 +19,8 @@ from typing import Any
 from eshop_core.access import ROLE_PERMISSIONS, Actor, Permission, Role, authorize
 from eshop_core.calendar import BusinessCalendar, CalendarSupplement, DayOverride
 from eshop_core.clock import Clock, FixedClock, SystemClock
+from eshop_core.domain.approvals import ApprovalState
+from eshop_core.domain.policies import PolicyRules, PolicyVersion
 from eshop_core.errors import (
     BackendNotFoundError,
     CalendarCoverageWarning,
@@ -47,6 +49,7 @@ from eshop_core.events import DomainEvent, EventEnvelope
 from eshop_core.hookspecs import hookimpl
 from eshop_core.keyring import Keyring
 from eshop_core.money import Money
+from eshop_core.services.approvals import ApprovalView
 from eshop_core.shop import Shop
 from eshop_core.storage.ports import Page, Repository, UnitOfWork
 from eshop_core.timers import TimerContext
@@ -54,6 +57,8 @@ from eshop_core.timers import TimerContext
 __all__ = [
     "ROLE_PERMISSIONS",
     "Actor",
+    "ApprovalState",
+    "ApprovalView",
     "BackendNotFoundError",
     "BusinessCalendar",
     "CalendarCoverageWarning",
@@ -84,6 +89,8 @@ __all__ = [
     "Permission",
     "PermissionDeniedError",
     "PluginError",
+    "PolicyRules",
+    "PolicyVersion",
     "PolicyViolationError",
     "Repository",
     "Role",

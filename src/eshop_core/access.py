@@ -67,6 +67,9 @@ class Permission(StrEnum):
     SHOP_ADMINISTER = "shop.administer"
     PERSONAL_DATA_READ = "personal_data.read"
     PERSONAL_DATA_ERASE = "personal_data.erase"
+    POLICY_PROPOSE = "policy.propose"
+    POLICY_APPROVE = "policy.approve"
+    APPROVAL_DECIDE = "approval.decide"
 
 
 def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, frozenset[Permission]]:
@@ -75,16 +78,19 @@ def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, froze
 
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
     {
-        Role.OPERATIONS: set(),
+        Role.OPERATIONS: {Permission.POLICY_PROPOSE},
         Role.CUSTOMER_SERVICE: {Permission.PERSONAL_DATA_READ},
         Role.LOGISTICS: {Permission.PERSONAL_DATA_READ},
         Role.WAREHOUSE: set(),
         Role.PURCHASING: set(),
-        Role.PRODUCT_MANAGER: set(),
+        Role.PRODUCT_MANAGER: {Permission.POLICY_PROPOSE},
         Role.DEPARTMENT_MANAGER: {
             Permission.AUDIT_READ,
             Permission.PERSONAL_DATA_READ,
             Permission.PERSONAL_DATA_ERASE,
+            Permission.POLICY_PROPOSE,
+            Permission.POLICY_APPROVE,
+            Permission.APPROVAL_DECIDE,
         },
         Role.FINANCE: {Permission.AUDIT_READ},
         Role.DATA_ANALYST: set(),
@@ -94,6 +100,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.TIMERS_RUN,
             Permission.SHOP_ADMINISTER,
             Permission.PERSONAL_DATA_ERASE,
+            Permission.POLICY_PROPOSE,
         },
         Role.SYSTEM: {Permission.OUTBOX_MANAGE, Permission.TIMERS_RUN},
     }

@@ -28,9 +28,11 @@ from eshop_core.errors import BackendNotFoundError, InvalidInputError, PluginErr
 from eshop_core.events import EventEnvelope
 from eshop_core.keyring import Keyring
 from eshop_core.plugins import get_plugin_manager
+from eshop_core.services.approvals import ApprovalsService
 from eshop_core.services.audit import AuditService
 from eshop_core.services.outbox import OutboxService, Subscriber
 from eshop_core.services.personal_data import PersonalDataService
+from eshop_core.services.policies import PoliciesService
 from eshop_core.services.scheduler import Scheduler
 from eshop_core.storage.ports import (
     AuditLog,
@@ -157,6 +159,8 @@ class Shop:
         audit: Reads the audit log (:class:`~eshop_core.services.audit.AuditService`).
         personal_data: Erasure of a data subject and maintenance of the personal-data keys
             (:class:`~eshop_core.services.personal_data.PersonalDataService`).
+        approvals: Maker-checker approval requests (:class:`~eshop_core.services.approvals.ApprovalsService`).
+        policies: The versioned policy (:class:`~eshop_core.services.policies.PoliciesService`).
     """
 
     def __init__(
@@ -176,6 +180,8 @@ class Shop:
         self.outbox = OutboxService(self, subscribers)
         self.audit = AuditService(self)
         self.personal_data = PersonalDataService(self)
+        self.approvals = ApprovalsService(self)
+        self.policies = PoliciesService(self)
         self._scheduler = Scheduler(self, timer_handlers)
         self._closed = False
 

@@ -45,6 +45,9 @@ EXPECTED_TABLES = {
     "audit_log",
     "testkit_widgets",
     "testkit_widget_stock",
+    "policy_sets",
+    "policy_versions",
+    "approval_requests",
 }
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from eshop_adapters.storage.mapping import AggregateMapping
+from eshop_adapters.storage.mappings.approvals import APPROVAL_REQUEST_MAPPING
+from eshop_adapters.storage.mappings.policies import POLICY_SET_MAPPING
 from eshop_adapters.storage.mappings.testkit import WIDGET_MAPPING
 from eshop_core.domain import Aggregate
 from eshop_core.errors import StorageError
@@ -22,6 +24,8 @@ A = TypeVar("A", bound=Aggregate)
 
 MAPPINGS: dict[type[Any], AggregateMapping[Any]] = {
     WIDGET_MAPPING.aggregate_type: WIDGET_MAPPING,
+    POLICY_SET_MAPPING.aggregate_type: POLICY_SET_MAPPING,
+    APPROVAL_REQUEST_MAPPING.aggregate_type: APPROVAL_REQUEST_MAPPING,
 }
 """Mappings by aggregate type."""
 
