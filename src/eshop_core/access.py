@@ -70,6 +70,9 @@ class Permission(StrEnum):
     POLICY_PROPOSE = "policy.propose"
     POLICY_APPROVE = "policy.approve"
     APPROVAL_DECIDE = "approval.decide"
+    CATALOG_EDIT = "catalog.edit"
+    LISTING_REVIEW = "listing.review"
+    PRICE_APPROVE = "price.approve"
 
 
 def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, frozenset[Permission]]:
@@ -78,12 +81,18 @@ def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, froze
 
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
     {
-        Role.OPERATIONS: {Permission.POLICY_PROPOSE},
+        Role.OPERATIONS: {Permission.POLICY_PROPOSE, Permission.CATALOG_EDIT},
         Role.CUSTOMER_SERVICE: {Permission.PERSONAL_DATA_READ},
         Role.LOGISTICS: {Permission.PERSONAL_DATA_READ},
         Role.WAREHOUSE: set(),
         Role.PURCHASING: set(),
-        Role.PRODUCT_MANAGER: {Permission.POLICY_PROPOSE},
+        Role.PRODUCT_MANAGER: {
+            Permission.POLICY_PROPOSE,
+            Permission.APPROVAL_DECIDE,
+            Permission.CATALOG_EDIT,
+            Permission.LISTING_REVIEW,
+            Permission.PRICE_APPROVE,
+        },
         Role.DEPARTMENT_MANAGER: {
             Permission.AUDIT_READ,
             Permission.PERSONAL_DATA_READ,
@@ -91,6 +100,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.POLICY_PROPOSE,
             Permission.POLICY_APPROVE,
             Permission.APPROVAL_DECIDE,
+            Permission.PRICE_APPROVE,
         },
         Role.FINANCE: {Permission.AUDIT_READ},
         Role.DATA_ANALYST: set(),

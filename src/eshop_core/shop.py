@@ -30,6 +30,7 @@ from eshop_core.keyring import Keyring
 from eshop_core.plugins import get_plugin_manager
 from eshop_core.services.approvals import ApprovalsService
 from eshop_core.services.audit import AuditService
+from eshop_core.services.catalog import CatalogService
 from eshop_core.services.outbox import OutboxService, Subscriber
 from eshop_core.services.personal_data import PersonalDataService
 from eshop_core.services.policies import PoliciesService
@@ -182,6 +183,7 @@ class Shop:
         self.personal_data = PersonalDataService(self)
         self.approvals = ApprovalsService(self)
         self.policies = PoliciesService(self)
+        self.catalog = CatalogService(self)
         self._scheduler = Scheduler(self, timer_handlers)
         self._closed = False
 

@@ -48,6 +48,11 @@ EXPECTED_TABLES = {
     "policy_sets",
     "policy_versions",
     "approval_requests",
+    "products",
+    "product_variants",
+    "product_images",
+    "listings",
+    "channel_listings",
 }
 
 

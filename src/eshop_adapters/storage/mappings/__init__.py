@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from eshop_adapters.storage.mapping import AggregateMapping
 from eshop_adapters.storage.mappings.approvals import APPROVAL_REQUEST_MAPPING
+from eshop_adapters.storage.mappings.catalog import LISTING_MAPPING, PRODUCT_MAPPING
 from eshop_adapters.storage.mappings.policies import POLICY_SET_MAPPING
 from eshop_adapters.storage.mappings.testkit import WIDGET_MAPPING
 from eshop_core.domain import Aggregate
@@ -26,6 +27,8 @@ MAPPINGS: dict[type[Any], AggregateMapping[Any]] = {
     WIDGET_MAPPING.aggregate_type: WIDGET_MAPPING,
     POLICY_SET_MAPPING.aggregate_type: POLICY_SET_MAPPING,
     APPROVAL_REQUEST_MAPPING.aggregate_type: APPROVAL_REQUEST_MAPPING,
+    PRODUCT_MAPPING.aggregate_type: PRODUCT_MAPPING,
+    LISTING_MAPPING.aggregate_type: LISTING_MAPPING,
 }
 """Mappings by aggregate type."""
 
