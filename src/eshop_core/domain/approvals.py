@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
@@ -316,18 +316,7 @@ class ApprovalRequest(Aggregate):
         at = ensure_aware(at, field="at")
         version = _policy_version(policy_version)
         self._decider(by, "approve")
-        self._decide(ApprovalState.APPROVED, by, at, note, version)
-        self._record(
-            ApprovalGranted(
-                occurred_at=at,
-                actor=by,
-                policy_version=self.decision_policy_version,
-                subject_type=self.subject_type,
-                subject_id=self.subject_id,
-                requester=self.requester,
-                reason=note,
-            )
-        )
+        self._decide(ApprovalState.APPROVED, ApprovalGranted, by, at, note, version)
 
     def reject(self, *, by: Actor, at: datetime, reason: str, policy_version: int | None = None) -> None:
         """
@@ -343,18 +332,7 @@ class ApprovalRequest(Aggregate):
         at = ensure_aware(at, field="at")
         version = _policy_version(policy_version)
         self._decider(by, "reject")
-        self._decide(ApprovalState.REJECTED, by, at, note, version)
-        self._record(
-            ApprovalRejected(
-                occurred_at=at,
-                actor=by,
-                policy_version=self.decision_policy_version,
-                subject_type=self.subject_type,
-                subject_id=self.subject_id,
-                requester=self.requester,
-                reason=note,
-            )
-        )
+        self._decide(ApprovalState.REJECTED, ApprovalRejected, by, at, note, version)
 
     def withdraw(self, *, by: Actor, at: datetime, policy_version: int | None = None) -> None:
         """
@@ -390,10 +368,27 @@ class ApprovalRequest(Aggregate):
         )
 
     def _decide(
-        self, state: ApprovalState, by: Actor, at: datetime, reason: str | None, version: int | None
+        self,
+        state: ApprovalState,
+        event: Callable[..., ApprovalGranted | ApprovalRejected],  # a rejection always has its reason
+        by: Actor,
+        at: datetime,
+        reason: str | None,
+        version: int | None,
     ) -> None:
         self.state = state
         self.decided_by = by.id
         self.decided_at = at
         self.decision_reason = reason
         self.decision_policy_version = version if version is not None else self.policy_version
+        self._record(
+            event(
+                occurred_at=at,
+                actor=by,
+                policy_version=self.decision_policy_version,
+                subject_type=self.subject_type,
+                subject_id=self.subject_id,
+                requester=self.requester,
+                reason=reason,
+            )
+        )
