@@ -9,6 +9,7 @@ import pytest
 
 from eshop_core import Actor, FixedClock, InvalidInputError, Money, PolicyViolationError, Role, Shop
 from eshop_core.domain.catalog import ChannelState, ListingState
+from eshop_core.storage.catalog_ports import SkuRegistry
 
 START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LI = Actor("li.ming", roles={Role.OPERATIONS})
@@ -99,3 +100,23 @@ def test_cat_02_listing_flow_and_price_change_on_sqlite_survive_reopening(tmp_pa
         assert delisted.channel("tmall").state is ChannelState.DELISTED
         clock.advance(timedelta(days=4))
         assert reopened.catalog.overdue_listings(LI) == ()
+
+
+def test_cat_01_sku_uniqueness_holds_across_products_on_sqlite(tmp_path: Path) -> None:
+    shop = Shop.open(f"sqlite:///{tmp_path}/skus.db")
+    try:
+        ops = Actor("li.ming", roles={Role.OPERATIONS})
+        shop.catalog.create_product(ops, _book_command("INK-BLACK"))
+        second = {**_book_command("INK-BLACK"), "name": "Second printing"}
+        with pytest.raises(InvalidInputError) as info:
+            shop.catalog.create_product(ops, second)
+        assert info.value.field == "variants.0.sku"
+    finally:
+        shop.close()
+    reopened = Shop.open(f"sqlite:///{tmp_path}/skus.db")
+    try:
+        with reopened.unit_of_work(Actor("li.ming")) as uow:
+            assert uow.port(SkuRegistry).owner("INK-BLACK") is not None
+            assert uow.port(SkuRegistry).owner("NO-SUCH") is None
+    finally:
+        reopened.close()

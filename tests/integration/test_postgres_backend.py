@@ -49,6 +49,7 @@ EXPECTED_TABLES = {
     "policy_versions",
     "approval_requests",
     "products",
+    "catalog_skus",
     "product_variants",
     "product_images",
     "listings",

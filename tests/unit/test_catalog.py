@@ -479,3 +479,14 @@ def test_cat_02_walks_follow_the_listing_lifecycle_table(actions: list[str]) -> 
             assert allowed
             assert listing.state is LISTING_LIFECYCLE.fire(before[0], action, subject="x")
             assert listing.version == before[1] + 1
+
+
+def test_cat_01_a_sku_belongs_to_one_product_across_the_catalog() -> None:
+    from eshop_core import InvalidInputError, Shop
+
+    with Shop.open("memory://") as shop:
+        first = shop.catalog.create_product(LI, _command("MUG-RED"))
+        with pytest.raises(InvalidInputError) as info:
+            shop.catalog.create_product(LI, _command("MUG-RED", name="Another mug"))
+        assert info.value.field == "variants.0.sku"
+        assert str(first.id) in info.value.reason

@@ -59,6 +59,7 @@ from eshop_core.money import Money
 from eshop_core.schemas.catalog import CreateProduct, ImageInput
 from eshop_core.schemas.policies import MoneyDocument
 from eshop_core.services.approvals import ApprovalView
+from eshop_core.storage.catalog_ports import SkuRegistry
 from eshop_core.storage.ports import UnitOfWork
 
 if TYPE_CHECKING:
@@ -265,12 +266,14 @@ class CatalogService:
 
         Raises:
             PermissionDeniedError: Missing ``catalog.edit``.
-            InvalidInputError: Naming the field path (bad SKU, barcode, ISBN, image name...).
+            InvalidInputError: Naming the field path (bad SKU, barcode, ISBN, image name...,
+                or a SKU another product owns: ``variants.<i>.sku``).
         """
         authorize(actor, Permission.CATALOG_EDIT)
         fields = CreateProduct.parse(command).to_domain()
         product = Product.create(**fields, by=actor, at=self._shop.clock.now())
         with self._shop.unit_of_work(actor) as uow:
+            uow.port(SkuRegistry).claim([v.sku for v in product.variants], product.id)
             uow.repository(Product).add(product)
             uow.commit()
         return ProductView.of(product)

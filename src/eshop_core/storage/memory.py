@@ -224,6 +224,7 @@ def eshop_register_storage_ports(
     """Register the memory implementations of the built-in ports."""
     if backend != "memory":
         return
+    from eshop_core.storage.catalog_ports import MemorySkuRegistry, SkuRegistry
     from eshop_core.storage.memory_personal import MemoryPersonalDataStore
     from eshop_core.storage.memory_ports import MemoryAuditLog, MemoryOutboxStore, MemoryTimerStore
     from eshop_core.storage.personal_ports import PersonalDataStore
@@ -232,3 +233,4 @@ def eshop_register_storage_ports(
     register(TimerStore, MemoryTimerStore)
     register(AuditLog, MemoryAuditLog)
     register(PersonalDataStore, MemoryPersonalDataStore)
+    register(SkuRegistry, MemorySkuRegistry)

@@ -50,12 +50,21 @@ __all__ = [
     "PRODUCT_MAPPING",
     "ListingMapping",
     "ProductMapping",
+    "catalog_skus",
     "channel_listings",
     "listings",
     "product_images",
     "product_variants",
     "products",
 ]
+
+catalog_skus: Final = Table(
+    "catalog_skus",
+    METADATA,
+    Column("sku", String(64), primary_key=True),
+    Column("product_id", UUID, nullable=False, index=True),
+)
+"""Which product owns each SKU (unique across the catalog)."""
 
 products: Final = Table(
     "products",

@@ -103,8 +103,19 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "catalog_skus",
+        sa.Column("sku", sa.String(64), nullable=False),
+        sa.Column("product_id", UUID, nullable=False),
+        sa.PrimaryKeyConstraint("sku", name=op.f("pk_catalog_skus")),
+    )
+    op.create_index(op.f("ix_catalog_skus_product_id"), "catalog_skus", ["product_id"])
+
+
 def downgrade() -> None:
     """Drop the catalog tables."""
+    op.drop_index(op.f("ix_catalog_skus_product_id"), table_name="catalog_skus")
+    op.drop_table("catalog_skus")
     op.drop_table("channel_listings")
     op.drop_table("listings")
     op.drop_table("product_images")
