@@ -73,6 +73,7 @@ class Permission(StrEnum):
     CATALOG_EDIT = "catalog.edit"
     LISTING_REVIEW = "listing.review"
     PRICE_APPROVE = "price.approve"
+    CHANNEL_SYNC = "channel.sync"
 
 
 def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, frozenset[Permission]]:
@@ -81,7 +82,7 @@ def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, froze
 
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
     {
-        Role.OPERATIONS: {Permission.POLICY_PROPOSE, Permission.CATALOG_EDIT},
+        Role.OPERATIONS: {Permission.POLICY_PROPOSE, Permission.CATALOG_EDIT, Permission.CHANNEL_SYNC},
         Role.CUSTOMER_SERVICE: {Permission.PERSONAL_DATA_READ},
         Role.LOGISTICS: {Permission.PERSONAL_DATA_READ},
         Role.WAREHOUSE: set(),
@@ -112,7 +113,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.PERSONAL_DATA_ERASE,
             Permission.POLICY_PROPOSE,
         },
-        Role.SYSTEM: {Permission.OUTBOX_MANAGE, Permission.TIMERS_RUN},
+        Role.SYSTEM: {Permission.OUTBOX_MANAGE, Permission.TIMERS_RUN, Permission.CHANNEL_SYNC},
     }
 )
 """The role matrix: each role's permissions. An actor holds the union of its roles'."""

@@ -195,6 +195,29 @@ def test_cat_03_each_channel_has_its_own_state_and_external_id(shop: Shop) -> No
         shop.catalog.publish(LI, listing.id, channel="tmall", external_id="TM-2")  # live already
 
 
+def test_cat_03_a_channel_push_records_its_result_and_clears_the_push_mark(shop: Shop) -> None:
+    product, listing = _published(shop)
+    shop.catalog.update_content(LI, product.id, description="A blue stoneware mug, 350 ml, new glaze")
+    tmall = Actor.system("channel:tmall")
+    failed = shop.catalog.record_sync(tmall, listing.id, channel="tmall", succeeded=False, result="throttled")
+    assert (failed.channel("tmall").last_sync_result, failed.channel("tmall").needs_push) == (
+        "throttled",
+        True,
+    )
+    done = shop.catalog.record_sync(tmall, listing.id, channel="tmall", succeeded=True, result="item updated")
+    assert (done.channel("tmall").last_sync_result, done.channel("tmall").needs_push) == (
+        "item updated",
+        False,
+    )
+    assert done.channel("jd").needs_push  # jd still waits for its own push
+    with pytest.raises(InvalidInputError) as info:
+        shop.catalog.record_sync(tmall, listing.id, channel="amazon", succeeded=True, result="ok")
+    assert info.value.field == "channel"
+    with pytest.raises(PermissionDeniedError):
+        shop.catalog.record_sync(CS, listing.id, channel="jd", succeeded=True, result="ok")
+    assert "ChannelSyncRecorded" in [e.action for e in shop.audit.entries(ZHAO)]
+
+
 def test_cat_03_unknown_channel_is_named_and_nothing_is_drafted(shop: Shop) -> None:
     product = _ready(shop)
     with pytest.raises(InvalidInputError) as info:

@@ -69,6 +69,7 @@ __all__ = [
     "BookDetails",
     "ChannelListing",
     "ChannelState",
+    "ChannelSyncRecorded",
     "ImageKind",
     "Listing",
     "ListingApproved",
@@ -814,6 +815,16 @@ class ListingPublished(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ChannelSyncRecorded(DomainEvent):
+    """A push to one channel reported back (CAT-03)."""
+
+    product_id: uuid.UUID
+    channel: str
+    succeeded: bool
+    result: str
+
+
+@attrs.frozen(kw_only=True)
 class ListingPushRequested(DomainEvent):
     """Product data changed: the live channel listings need a push (CAT-05)."""
 
@@ -1053,6 +1064,41 @@ class Listing(Aggregate):
             )
         )
         return True
+
+    def record_sync(self, *, channel: str, succeeded: bool, result: str, by: Actor, at: datetime) -> None:
+        """
+        Record what a push to ``channel`` reported (CAT-03) and :class:`ChannelSyncRecorded`.
+
+        A successful push clears ``needs_push``; a failed one keeps it, so the
+        change is pushed again.
+
+        Raises:
+            InvalidInputError: An unknown channel, one the listing is not live on, or an empty result.
+        """
+        by = _actor(by)
+        at = ensure_aware(at, field="at")
+        name = check_channel(channel, field="channel")
+        text = _text("result", result, limit=500)
+        if not isinstance(succeeded, bool):
+            raise InvalidInputError("succeeded", "must be True or False")
+        if name not in self.live_channels:
+            raise InvalidInputError("channel", f"{self.subject} is not live on {name}")
+        self.channel_listings = [
+            attrs.evolve(c, last_sync_result=text, needs_push=c.needs_push and not succeeded)
+            if c.channel == name
+            else c
+            for c in self.channel_listings
+        ]
+        self._record(
+            ChannelSyncRecorded(
+                occurred_at=at,
+                actor=by,
+                product_id=self.product_id,
+                channel=name,
+                succeeded=succeeded,
+                result=text,
+            )
+        )
 
     def delist(self, *, by: Actor, at: datetime, reason: str | None = None) -> None:
         """

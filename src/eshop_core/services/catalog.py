@@ -632,6 +632,27 @@ class CatalogService:
             lambda listing, now: listing.publish(channel=channel, external_id=external_id, by=actor, at=now),
         )
 
+    def record_sync(
+        self, actor: Actor, listing_id: uuid.UUID | str, *, channel: str, succeeded: bool, result: str
+    ) -> ListingView:
+        """
+        Record what a push of the listing to ``channel`` reported (CAT-03); success clears ``needs_push``.
+
+        Channel adapters call it (as their system actor) after each push.
+
+        Raises:
+            PermissionDeniedError: Missing ``channel.sync``.
+            InvalidInputError: An unknown channel, one the listing is not live on, or an empty result.
+        """
+        return self._change_listing(
+            actor,
+            listing_id,
+            lambda listing, now: listing.record_sync(
+                channel=channel, succeeded=succeeded, result=result, by=actor, at=now
+            ),
+            permission=Permission.CHANNEL_SYNC,
+        )
+
     def delist(self, actor: Actor, listing_id: uuid.UUID | str, *, reason: str | None = None) -> ListingView:
         """
         Remove a published listing from every channel (CAT-05).
@@ -644,8 +665,15 @@ class CatalogService:
             actor, listing_id, lambda listing, now: listing.delist(by=actor, at=now, reason=reason)
         )
 
-    def _change_listing(self, actor: Actor, listing_id: uuid.UUID | str, act: Any) -> ListingView:
-        authorize(actor, Permission.CATALOG_EDIT)
+    def _change_listing(
+        self,
+        actor: Actor,
+        listing_id: uuid.UUID | str,
+        act: Any,
+        *,
+        permission: Permission = Permission.CATALOG_EDIT,
+    ) -> ListingView:
+        authorize(actor, permission)
         key = parse_id(listing_id, field="listing_id")
         with self._shop.unit_of_work(actor) as uow:
             listing = uow.repository(Listing).get(key)
