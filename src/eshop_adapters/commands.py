@@ -6,9 +6,11 @@ stretch of shop operations with the foundation's example aggregate (the
 ``Widget`` of :mod:`eshop_core.testing`): records with personal data found by
 blind index, atomic stock that refuses to oversell, an optimistic-locking
 conflict, a business-hours deadline across the Spring Festival make-up
-workday, a timer fired by ``run_due``, events delivered through the outbox,
-and the audit log — then shows what the shop holds. Later capabilities grow it
-into listings, orders, tickets, returns and promotions.
+workday, a timer fired by ``run_due``, the policy in force, a book listed
+through the quality gate and a product manager's review on two channels, a
+price change approved by a department manager, events delivered through the
+outbox, and the audit log — then shows what the shop holds. Later
+capabilities grow it into orders, tickets, returns and promotions.
 """
 
 from __future__ import annotations
@@ -25,10 +27,12 @@ from rich.table import Table
 from eshop_core import (
     Actor,
     ConcurrencyError,
+    EshopError,
     EventEnvelope,
     FixedClock,
     InsufficientStockError,
     Money,
+    PolicyViolationError,
     Role,
     Shop,
     hookimpl,
@@ -158,6 +162,8 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
         report = shop.run_due()
         console.print(f"run_due at {_local(clock.now())}: {len(report.fired)} timer fired")
 
+        listing_figures = _catalog_section(shop, console, li, boss)
+
         console.rule("outbox: events delivered to subscribers")
         delivery = shop.outbox.deliver()
         console.print(
@@ -185,11 +191,88 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
                 info.add_row(str(key), str(value))
             console.print(info)
         return {
+            **listing_figures,
             "records": len(widgets),
             "audit_entries": len(entries),
             "events_delivered": delivery.delivered,
             "timers_fired": len(report.fired),
         }
+
+
+def _catalog_section(shop: Shop, console: Console, li: Actor, boss: Actor) -> dict[str, Any]:
+    """A book listed through review on two channels, then a price change approved by a manager."""
+    console.rule("policy, catalog and listing review")
+    policy = shop.policies.current()
+    rules = policy.rules
+    console.print(
+        f"policy v{policy.number}: confirm orders within "
+        f"{rules.deadlines.order_confirmation.duration.total_seconds() / 3600:g} h, "
+        f"list new goods within {rules.deadlines.new_goods_listing.duration.days} days, "
+        f"at least {rules.listing.min_detail_images} detail images"
+    )
+    pm = Actor("wang.fang", roles={Role.PRODUCT_MANAGER}, display_name="Wang Fang")
+    sku = "BK-WC-3"
+    digest = "9f86d081884c7d65"
+    images = [{"file_name": f"{sku}-main.jpg", "kind": "main", "checksum": digest}]
+    images += [{"file_name": f"{sku}-{i}.jpg", "kind": "detail", "checksum": digest} for i in range(5)]
+    book = shop.catalog.create_product(
+        li,
+        {
+            "name": "Fortress Besieged (3rd edition)",
+            "description": "3rd edition, revised translation; hardcover",
+            "shipping_method": "express",
+            "variants": [
+                {
+                    "sku": sku,
+                    "attributes": {"binding": "hardcover"},
+                    "price": {"amount": "59.00", "currency": "CNY"},
+                }
+            ],
+            "images": images,
+            "arrived_at": shop.clock.now().isoformat(),
+            "book": {
+                "title": "Fortress Besieged",
+                "author": "Qian Zhongshu",
+                "publisher": "People's Literature",
+                "isbn": "0-306-40615-2",
+                "edition": "3rd edition",
+                "synopsis": "A satirical novel",
+                "list_price": {"amount": "59.00", "currency": "CNY"},
+            },
+        },
+    )
+    draft = shop.catalog.draft_listing(li, book.id, channels=["tmall", "jd"])
+    try:
+        shop.catalog.submit(li, draft.id)
+    except PolicyViolationError as exc:
+        console.print(f"refused: {exc}")
+    shop.catalog.record_quality_check(li, book.id, passed=True, notes="no misprints, no missing pages")
+    shop.catalog.submit(li, draft.id)
+    try:
+        shop.catalog.approve(li, draft.id)
+    except EshopError as exc:
+        console.print(f"refused (operations do not review listings): {exc}")
+    shop.catalog.approve(pm, draft.id)
+    shop.catalog.publish(li, draft.id, channel="tmall", external_id="TM-1001")
+    listing = shop.catalog.publish(li, draft.id, channel="jd", external_id="JD-77")
+    console.print(
+        "listed: "
+        + ", ".join(f"{c.channel} {c.state.value} as {c.external_id}" for c in listing.channel_listings)
+        + f" (isbn {book.book.isbn if book.book else '-'})"
+    )
+    change = shop.catalog.request_price_change(
+        li, book.id, sku, Money.of("69.00", "CNY"), reason="new hardcover print run"
+    )
+    if change.approval is not None:  # the policy's threshold asks for approval of this change
+        console.print(f"price change to 69.00 asked: applied={change.applied}, waiting for approval")
+        shop.approvals.approve(boss, change.approval.id, reason="matches the print cost")
+    product = shop.catalog.get_product(li, book.id)
+    pushed = shop.catalog.get_listing(li, draft.id)
+    console.print(
+        f"approved by {boss.id}: price now {product.variant(sku).price.format('zh_CN')}; "
+        f"channels to push: {[c.channel for c in pushed.channel_listings if c.needs_push]}"
+    )
+    return {"listings_published": len(listing.channel_listings)}
 
 
 @hookimpl

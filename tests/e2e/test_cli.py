@@ -85,9 +85,16 @@ def test_demo_runs_on_a_fresh_sqlite_file_and_shows_the_shop(tmp_path: Path) -> 
     assert "audit log (GOV-05)" in out
     assert "sqlite+pysqlite:///eshop-demo.db" in out  # the storage table: where the shop lives
     assert "active key k" in out
-    assert "done: {'records': 3, 'audit_entries': 5, 'events_delivered': 5, 'timers_fired': 1}" in out
+    assert "policy v1: confirm orders within 1 h, list new goods within 3 days" in out
+    assert "has not passed its quality check" in out  # CAT-07 gate before review
+    assert "listed: tmall live as TM-1001, jd live as JD-77 (isbn 9780306406157)" in out
+    assert "price now ¥69.00; channels to push: ['tmall', 'jd']" in out
+    assert (
+        "done: {'listings_published': 2, 'records': 3, 'audit_entries': 19, 'events_delivered': 19, "
+        "'timers_fired': 1}" in out
+    )
     assert (tmp_path / "eshop-demo.db").exists()
     # a second run starts fresh again
     again = _eshop("demo", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "'records': 3, 'audit_entries': 5" in again.stdout
+    assert "'records': 3, 'audit_entries': 19" in again.stdout
