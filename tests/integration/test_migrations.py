@@ -15,6 +15,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from tests.shop_tables import SHOP_TABLES
 
 from eshop_adapters.storage import migrate
 from eshop_adapters.storage.metadata import METADATA, load_metadata
@@ -71,23 +72,7 @@ def test_the_migrated_database_matches_the_models(db: Path, engine: sa.Engine) -
             table.to_metadata(changed)
         sa.Table("unmigrated", changed, sa.Column("id", sa.Integer, primary_key=True))
         assert compare_metadata(MigrationContext.configure(conn), changed) != []
-    expected = {
-        "outbox_events",
-        "outbox_deliveries",
-        "timers",
-        "audit_log",
-        "testkit_widgets",
-        "testkit_widget_stock",
-        "policy_sets",
-        "policy_versions",
-        "approval_requests",
-        "products",
-        "catalog_skus",
-        "product_variants",
-        "product_images",
-        "listings",
-        "channel_listings",
-    }
+    expected = SHOP_TABLES
     assert set(metadata.tables) == expected
     assert {name for name, _ in _schema(db)} >= expected | {"alembic_version", "audit_log_no_update"}
 

@@ -20,6 +20,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from psycopg import sql
 from tests.postgres import PostgresRun, Shops, connect, drop_stale_schemas, run_schema_name, stale_schemas
+from tests.shop_tables import SHOP_TABLES
 
 from eshop_adapters.storage import migrate
 from eshop_adapters.storage.metadata import load_metadata
@@ -37,24 +38,7 @@ pytestmark = pytest.mark.postgres
 
 LI = Actor("li.ming", roles={Role.OPERATIONS})
 
-EXPECTED_TABLES = {
-    "alembic_version",
-    "outbox_events",
-    "outbox_deliveries",
-    "timers",
-    "audit_log",
-    "testkit_widgets",
-    "testkit_widget_stock",
-    "policy_sets",
-    "policy_versions",
-    "approval_requests",
-    "products",
-    "catalog_skus",
-    "product_variants",
-    "product_images",
-    "listings",
-    "channel_listings",
-}
+EXPECTED_TABLES = SHOP_TABLES | {"alembic_version"}
 
 
 def _widget(shop: Shop, name: str = "Blue widget", **kwargs: Any) -> Widget:
