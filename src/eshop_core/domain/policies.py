@@ -275,16 +275,30 @@ class RefundLimit:
 @attrs.frozen(kw_only=True)
 class StockRules:
     """
-    Stock rules (INV-03).
+    Stock rules (INV-02..05).
 
     Attributes:
-        low_stock_default: Warning level (units) for SKUs without their own.
+        low_stock_default: Warning level (units) for SKUs without their own (INV-03).
+        variance_approval_units: A count variance larger than this many units needs a
+            department manager's approval (INV-02).
+        sales_window_days: How many days of sales the purchase plan and replenishment
+            suggestions average over (INV-03, INV-05).
+        replenishment_cover_days: How many days of sales a replenishment suggestion covers.
+        slow_moving_days: Stock with no sale for this many days is slow-moving (INV-04).
     """
 
     low_stock_default: int
+    variance_approval_units: int = 5
+    sales_window_days: int = 30
+    replenishment_cover_days: int = 14
+    slow_moving_days: int = 90
 
     def __attrs_post_init__(self) -> None:
         _count("stock.low_stock_default", self.low_stock_default)
+        _count("stock.variance_approval_units", self.variance_approval_units)
+        _count("stock.sales_window_days", self.sales_window_days, minimum=1)
+        _count("stock.replenishment_cover_days", self.replenishment_cover_days, minimum=1)
+        _count("stock.slow_moving_days", self.slow_moving_days, minimum=1)
 
 
 @attrs.frozen(kw_only=True)

@@ -29,6 +29,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Final, Self
 
+import attrs
 import pydantic
 
 from eshop_core.access import Role
@@ -239,19 +240,51 @@ class PricingDocument(pydantic.BaseModel):
 
 
 class StockDocument(pydantic.BaseModel):
-    """The ``[stock]`` table: ``low_stock_default`` (units, 0 or more)."""
+    """
+    The ``[stock]`` table.
+
+    ``low_stock_default`` and ``variance_approval_units`` (units, 0 or more);
+    ``sales_window_days``, ``replenishment_cover_days`` and ``slow_moving_days``
+    (days, 1 or more).
+    """
 
     model_config = _FROZEN
 
     low_stock_default: int
+    variance_approval_units: int
+    sales_window_days: int
+    replenishment_cover_days: int
+    slow_moving_days: int
 
-    _whole_number = pydantic.field_validator("low_stock_default", mode="before")(_whole)
+    _whole_number = pydantic.field_validator(
+        "low_stock_default",
+        "variance_approval_units",
+        "sales_window_days",
+        "replenishment_cover_days",
+        "slow_moving_days",
+        mode="before",
+    )(_whole)
 
-    @pydantic.field_validator("low_stock_default")
+    @pydantic.field_validator("low_stock_default", "variance_approval_units")
     @classmethod
     def _not_negative(cls, value: int) -> int:
         _at_least(value, 0)
         return value
+
+    @pydantic.field_validator("sales_window_days", "replenishment_cover_days", "slow_moving_days")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        _at_least(value, 1)
+        return value
+
+    def to_domain(self) -> StockRules:
+        """Return the domain rules."""
+        return StockRules(**self.model_dump())
+
+    @classmethod
+    def from_domain(cls, rules: StockRules) -> StockDocument:
+        """Return the document form of ``rules``."""
+        return cls(**attrs.asdict(rules))
 
 
 class AbnormalAmountDocument(pydantic.BaseModel):
@@ -351,7 +384,7 @@ class PolicyDocument(pydantic.BaseModel):
             refund_limits=tuple(
                 RefundLimit(role=role, limit=money.to_domain()) for role, money in self.refund_limits.items()
             ),
-            stock=StockRules(low_stock_default=self.stock.low_stock_default),
+            stock=self.stock.to_domain(),
             abnormal_amount=AbnormalAmountRule(
                 threshold=self.abnormal_amount.threshold.to_domain(),
                 average_multiple=self.abnormal_amount.average_multiple,
@@ -383,7 +416,7 @@ class PolicyDocument(pydantic.BaseModel):
             listing=ListingDocument(min_detail_images=rules.listing.min_detail_images),
             pricing=PricingDocument(approval_threshold_percent=rules.pricing.approval_threshold_percent),
             refund_limits={x.role: MoneyDocument.from_domain(x.limit) for x in rules.refund_limits},
-            stock=StockDocument(low_stock_default=rules.stock.low_stock_default),
+            stock=StockDocument.from_domain(rules.stock),
             abnormal_amount=AbnormalAmountDocument(
                 threshold=MoneyDocument.from_domain(rules.abnormal_amount.threshold),
                 average_multiple=rules.abnormal_amount.average_multiple,

@@ -225,6 +225,7 @@ def eshop_register_storage_ports(
     if backend != "memory":
         return
     from eshop_core.storage.catalog_ports import MemorySkuRegistry, SkuRegistry
+    from eshop_core.storage.inventory_ports import MemoryStockLedger, StockLedger
     from eshop_core.storage.memory_personal import MemoryPersonalDataStore
     from eshop_core.storage.memory_ports import MemoryAuditLog, MemoryOutboxStore, MemoryTimerStore
     from eshop_core.storage.personal_ports import PersonalDataStore
@@ -234,3 +235,4 @@ def eshop_register_storage_ports(
     register(AuditLog, MemoryAuditLog)
     register(PersonalDataStore, MemoryPersonalDataStore)
     register(SkuRegistry, MemorySkuRegistry)
+    register(StockLedger, MemoryStockLedger)
