@@ -74,6 +74,16 @@ class Permission(StrEnum):
     LISTING_REVIEW = "listing.review"
     PRICE_APPROVE = "price.approve"
     CHANNEL_SYNC = "channel.sync"
+    STOCK_READ = "stock.read"
+    STOCK_RECEIVE = "stock.receive"
+    STOCK_COUNT = "stock.count"
+    STOCK_ADJUST = "stock.adjust"
+    STOCK_THRESHOLD = "stock.threshold"
+    VARIANCE_APPROVE = "stock.variance_approve"
+    VARIANCE_APPROVE_LARGE = "stock.variance_approve_large"
+    WAREHOUSE_MANAGE = "warehouse.manage"
+    PURCHASE_ORDER = "purchase.order"
+    SUPPLIER_MANAGE = "supplier.manage"
 
 
 def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, frozenset[Permission]]:
@@ -82,17 +92,28 @@ def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, froze
 
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
     {
-        Role.OPERATIONS: {Permission.POLICY_PROPOSE, Permission.CATALOG_EDIT, Permission.CHANNEL_SYNC},
-        Role.CUSTOMER_SERVICE: {Permission.PERSONAL_DATA_READ},
-        Role.LOGISTICS: {Permission.PERSONAL_DATA_READ},
-        Role.WAREHOUSE: set(),
-        Role.PURCHASING: set(),
+        Role.OPERATIONS: {
+            Permission.POLICY_PROPOSE,
+            Permission.CATALOG_EDIT,
+            Permission.CHANNEL_SYNC,
+            Permission.STOCK_READ,
+        },
+        Role.CUSTOMER_SERVICE: {Permission.PERSONAL_DATA_READ, Permission.STOCK_READ},
+        Role.LOGISTICS: {Permission.PERSONAL_DATA_READ, Permission.STOCK_READ},
+        Role.WAREHOUSE: {Permission.STOCK_READ, Permission.STOCK_RECEIVE, Permission.STOCK_COUNT},
+        Role.PURCHASING: {
+            Permission.STOCK_READ,
+            Permission.STOCK_THRESHOLD,
+            Permission.PURCHASE_ORDER,
+            Permission.SUPPLIER_MANAGE,
+        },
         Role.PRODUCT_MANAGER: {
             Permission.POLICY_PROPOSE,
             Permission.APPROVAL_DECIDE,
             Permission.CATALOG_EDIT,
             Permission.LISTING_REVIEW,
             Permission.PRICE_APPROVE,
+            Permission.STOCK_READ,
         },
         Role.DEPARTMENT_MANAGER: {
             Permission.AUDIT_READ,
@@ -102,9 +123,20 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.POLICY_APPROVE,
             Permission.APPROVAL_DECIDE,
             Permission.PRICE_APPROVE,
+            Permission.STOCK_READ,
+            Permission.STOCK_ADJUST,
+            Permission.STOCK_THRESHOLD,
+            Permission.VARIANCE_APPROVE,
+            Permission.VARIANCE_APPROVE_LARGE,
+            Permission.WAREHOUSE_MANAGE,
         },
-        Role.FINANCE: {Permission.AUDIT_READ},
-        Role.DATA_ANALYST: set(),
+        Role.FINANCE: {
+            Permission.AUDIT_READ,
+            Permission.APPROVAL_DECIDE,
+            Permission.STOCK_READ,
+            Permission.VARIANCE_APPROVE,
+        },
+        Role.DATA_ANALYST: {Permission.STOCK_READ},
         Role.ADMINISTRATOR: {
             Permission.AUDIT_READ,
             Permission.OUTBOX_MANAGE,
@@ -112,8 +144,14 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.SHOP_ADMINISTER,
             Permission.PERSONAL_DATA_ERASE,
             Permission.POLICY_PROPOSE,
+            Permission.WAREHOUSE_MANAGE,
         },
-        Role.SYSTEM: {Permission.OUTBOX_MANAGE, Permission.TIMERS_RUN, Permission.CHANNEL_SYNC},
+        Role.SYSTEM: {
+            Permission.OUTBOX_MANAGE,
+            Permission.TIMERS_RUN,
+            Permission.CHANNEL_SYNC,
+            Permission.STOCK_READ,
+        },
     }
 )
 """The role matrix: each role's permissions. An actor holds the union of its roles'."""

@@ -31,10 +31,13 @@ from eshop_core.plugins import get_plugin_manager
 from eshop_core.services.approvals import ApprovalsService
 from eshop_core.services.audit import AuditService
 from eshop_core.services.catalog import CatalogService
+from eshop_core.services.inventory import InventoryService
 from eshop_core.services.outbox import OutboxService, Subscriber
 from eshop_core.services.personal_data import PersonalDataService
 from eshop_core.services.policies import PoliciesService
+from eshop_core.services.purchasing import PurchasingService
 from eshop_core.services.scheduler import Scheduler
+from eshop_core.services.stock_counts import StockCountService
 from eshop_core.storage.ports import (
     AuditLog,
     BackendOptions,
@@ -162,6 +165,12 @@ class Shop:
             (:class:`~eshop_core.services.personal_data.PersonalDataService`).
         approvals: Maker-checker approval requests (:class:`~eshop_core.services.approvals.ApprovalsService`).
         policies: The versioned policy (:class:`~eshop_core.services.policies.PoliciesService`).
+        catalog: Products, listings and prices (:class:`~eshop_core.services.catalog.CatalogService`).
+        inventory: Warehouses, stock, its ledger, low-stock suggestions and reports
+            (:class:`~eshop_core.services.inventory.InventoryService`).
+        stock_counts: Stocktaking (:class:`~eshop_core.services.stock_counts.StockCountService`).
+        purchasing: Suppliers, purchase plans and orders, receiving
+            (:class:`~eshop_core.services.purchasing.PurchasingService`).
     """
 
     def __init__(
@@ -184,6 +193,9 @@ class Shop:
         self.approvals = ApprovalsService(self)
         self.policies = PoliciesService(self)
         self.catalog = CatalogService(self)
+        self.inventory = InventoryService(self)
+        self.stock_counts = StockCountService(self)
+        self.purchasing = PurchasingService(self)
         self._scheduler = Scheduler(self, timer_handlers)
         self._closed = False
 

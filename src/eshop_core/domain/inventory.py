@@ -14,6 +14,7 @@ holds the values the ledger returns and the aggregates around it:
 
       counting → submitted → adjusted
       counting ← submitted (rejected or withdrawn);  counting → cancelled
+      counting → adjusted (confirmed: no variance, nothing to approve)
 
   Book quantities are taken when the sheet opens; every variance needs an
   explanation before the sheet is submitted for approval.
@@ -27,13 +28,13 @@ Example:
     >>> wang = Actor("wang.fang", roles={Role.WAREHOUSE})
     >>> at = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
     >>> sheet = StockCount.open(warehouse="SH-01", book={"MUG-BLUE": 40}, by=wang, at=at)
-    >>> sheet.record("MUG-BLUE", 38, by=wang, at=at)
+    >>> sheet.record_counts({"MUG-BLUE": 38}, by=wang, at=at)
     >>> sheet.variances()
     {'MUG-BLUE': -2}
-    >>> sheet.submit(by=wang, at=at)
+    >>> sheet.submit(by=wang, at=at)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    eshop_core.errors.InvalidInputError: invalid lines.MUG-BLUE.explanation: a variance of -2 needs an explanation
+    eshop_core.errors.InvalidInputError: invalid lines.MUG-BLUE.explanation: a variance of -2 needs an ...
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ __all__ = [
     "StockCountReturned",
     "StockCountState",
     "StockCountSubmitted",
+    "StockCounted",
+    "VariancesExplained",
     "StockLevel",
     "StockMovement",
     "SuggestionClosed",
@@ -333,6 +336,7 @@ STOCK_COUNT_LIFECYCLE: Final = Lifecycle(
         (StockCountState.COUNTING, "record"): StockCountState.COUNTING,
         (StockCountState.COUNTING, "submit"): StockCountState.SUBMITTED,
         (StockCountState.COUNTING, "cancel"): StockCountState.CANCELLED,
+        (StockCountState.COUNTING, "confirm"): StockCountState.ADJUSTED,
         (StockCountState.SUBMITTED, "return"): StockCountState.COUNTING,
         (StockCountState.SUBMITTED, "adjust"): StockCountState.ADJUSTED,
     },
@@ -371,6 +375,22 @@ class StockCountOpened(DomainEvent):
 
     warehouse: str
     skus: int
+
+
+@attrs.frozen(kw_only=True)
+class StockCounted(DomainEvent):
+    """Counted quantities were recorded on a sheet."""
+
+    warehouse: str
+    counts: Mapping[str, int]
+
+
+@attrs.frozen(kw_only=True)
+class VariancesExplained(DomainEvent):
+    """Variances on a sheet were explained (the explanations stay on the sheet)."""
+
+    warehouse: str
+    skus: list[str]
 
 
 @attrs.frozen(kw_only=True)
@@ -443,7 +463,9 @@ class StockCount(Aggregate):
         for sku, quantity in sorted(book.items()):
             check_sku(sku, field="book")
             if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 0:
-                raise InvalidInputError(f"book.{sku}", f"must be a whole number of at least 0, got {quantity!r}")
+                raise InvalidInputError(
+                    f"book.{sku}", f"must be a whole number of at least 0, got {quantity!r}"
+                )
             lines.append(CountLine(sku=sku, book=quantity))
         count = cls(warehouse=warehouse, lines=lines, opened_by=by.id, opened_at=at)
         count.history.append(("open", by.id, at, None))
@@ -471,59 +493,73 @@ class StockCount(Aggregate):
         """Whether ``sku`` is on the sheet."""
         return any(line.sku == sku for line in self.lines)
 
-    def _replace(self, new: CountLine) -> None:
-        self.lines = sorted([line for line in self.lines if line.sku != new.sku] + [new], key=lambda x: x.sku)
-
-    def add_line(self, sku: str, *, book: int, by: Actor, at: datetime) -> None:
+    def record_counts(
+        self,
+        counts: Mapping[str, int],
+        *,
+        new_books: Mapping[str, int] | None = None,
+        by: Actor,
+        at: datetime,
+    ) -> None:
         """
-        Add a SKU found during the count that was not on the sheet, with its current book quantity.
+        Record counted quantities ``{sku: units}``, all or none; a recount overwrites a line.
 
-        Raises:
-            InvalidTransitionError: The sheet is not being counted.
-            InvalidInputError: It is on the sheet already.
-        """
-        STOCK_COUNT_LIFECYCLE.fire(self.state, "record", subject=self.subject)
-        sku = check_sku(sku)
-        if self.has_line(sku):
-            raise InvalidInputError("sku", f"{sku} is on count sheet {self.id} already")
-        if isinstance(book, bool) or not isinstance(book, int) or book < 0:
-            raise InvalidInputError("book", f"must be a whole number of at least 0, got {book!r}")
-        self._replace(CountLine(sku=sku, book=book))
-        self.history.append(("add_line", by.id, ensure_aware(at, field="at"), sku))
-
-    def record(self, sku: str, counted: int, *, by: Actor, at: datetime) -> None:
-        """
-        Record the counted quantity of ``sku`` (a recount overwrites it and clears its explanation).
+        A SKU found that is not on the sheet is added with its book quantity from
+        ``new_books``. A changed count clears the line's explanation.
 
         Raises:
             InvalidTransitionError: The sheet is not being counted.
-            InvalidInputError: ``sku`` is not on the sheet, or ``counted`` is negative.
+            InvalidInputError: ``counts`` empty, a SKU neither on the sheet nor in ``new_books``,
+                or ``lines.<sku>.counted`` negative or not a whole number.
         """
         STOCK_COUNT_LIFECYCLE.fire(self.state, "record", subject=self.subject)
-        line = self.line(sku)
-        if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
-            raise InvalidInputError(
-                f"lines.{sku}.counted", f"must be a whole number of at least 0, got {counted!r}"
-            )
-        explanation = line.explanation if counted == line.counted else None
-        self._replace(attrs.evolve(line, counted=counted, explanation=explanation))
-        self.history.append(("record", by.id, ensure_aware(at, field="at"), f"{sku}={counted}"))
+        if not isinstance(counts, Mapping) or not counts:
+            raise InvalidInputError("counts", "give at least one {sku: counted units}")
+        books = dict(new_books or {})
+        lines = {line.sku: line for line in self.lines}
+        for sku, counted in counts.items():
+            if sku not in lines:
+                book = books.get(sku)
+                check_sku(sku, field="counts")
+                if isinstance(book, bool) or not isinstance(book, int) or book < 0:
+                    raise InvalidInputError("counts", f"{sku} is not on count sheet {self.id}")
+                lines[sku] = CountLine(sku=sku, book=book)
+            if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+                raise InvalidInputError(
+                    f"lines.{sku}.counted", f"must be a whole number of at least 0, got {counted!r}"
+                )
+            line = lines[sku]
+            explanation = line.explanation if counted == line.counted else None
+            lines[sku] = attrs.evolve(line, counted=counted, explanation=explanation)
+        self.lines = [lines[sku] for sku in sorted(lines)]
+        at = ensure_aware(at, field="at")
+        self.history.append(("record", by.id, at, ", ".join(sorted(counts))))
+        self._record(StockCounted(occurred_at=at, actor=by, warehouse=self.warehouse, counts=dict(counts)))
 
-    def explain(self, sku: str, explanation: str, *, by: Actor, at: datetime) -> None:
+    def explain(self, explanations: Mapping[str, str], *, by: Actor, at: datetime) -> None:
         """
-        Explain the variance of ``sku``.
+        Explain variances ``{sku: why}``, all or none.
 
         Raises:
             InvalidTransitionError: The sheet is not being counted.
-            InvalidInputError: Not on the sheet, not counted yet, or an empty explanation.
+            InvalidInputError: ``explanations`` empty, a SKU not on the sheet or not counted yet,
+                or an empty explanation.
         """
         STOCK_COUNT_LIFECYCLE.fire(self.state, "record", subject=self.subject)
-        line = self.line(sku)
-        if line.counted is None:
-            raise InvalidInputError(f"lines.{sku}.explanation", "record the counted quantity first")
-        text = _text(f"lines.{sku}.explanation", explanation)
-        self._replace(attrs.evolve(line, explanation=text))
-        self.history.append(("explain", by.id, ensure_aware(at, field="at"), sku))
+        if not isinstance(explanations, Mapping) or not explanations:
+            raise InvalidInputError("explanations", "give at least one {sku: explanation}")
+        lines = {line.sku: line for line in self.lines}
+        for sku, text in explanations.items():
+            line = self.line(sku)
+            if line.counted is None:
+                raise InvalidInputError(f"lines.{sku}.explanation", "record the counted quantity first")
+            lines[sku] = attrs.evolve(line, explanation=_text(f"lines.{sku}.explanation", text))
+        self.lines = [lines[sku] for sku in sorted(lines)]
+        at = ensure_aware(at, field="at")
+        self.history.append(("explain", by.id, at, ", ".join(sorted(explanations))))
+        self._record(
+            VariancesExplained(occurred_at=at, actor=by, warehouse=self.warehouse, skus=sorted(explanations))
+        )
 
     def variances(self) -> dict[str, int]:
         """Return ``{sku: counted - book}`` for every counted line that differs."""
@@ -588,6 +624,28 @@ class StockCount(Aggregate):
             )
         )
         return variances
+
+    def confirm(self, *, by: Actor, at: datetime, policy_version: int | None) -> None:
+        """
+        Close a complete sheet without variances: book equals physical, nothing to approve.
+
+        Raises:
+            InvalidTransitionError: It is not being counted.
+            InvalidInputError: A line is not counted, or there are variances.
+        """
+        if self.submit(by=by, at=at):
+            raise InvalidInputError("lines", "the sheet has variances; submit it for approval")
+        self.state = STOCK_COUNT_LIFECYCLE.fire(self.state, "confirm", subject=self.subject)
+        self.history.append(("confirm", by.id, at, None))
+        self._record(
+            StockCountAdjusted(
+                occurred_at=at,
+                actor=by,
+                policy_version=policy_version,
+                warehouse=self.warehouse,
+                variances={},
+            )
+        )
 
     def cancel(self, *, reason: str, by: Actor, at: datetime) -> None:
         """
@@ -721,7 +779,9 @@ class ReplenishmentSuggestion(Aggregate):
 
     def ordered(self, purchase_order_id: uuid.UUID, *, by: Actor, at: datetime) -> None:
         """Mark it covered by ``purchase_order_id``."""
-        self.state = SUGGESTION_LIFECYCLE.fire(self.state, "order", subject=f"ReplenishmentSuggestion {self.id}")
+        self.state = SUGGESTION_LIFECYCLE.fire(
+            self.state, "order", subject=f"ReplenishmentSuggestion {self.id}"
+        )
         self.purchase_order_id = purchase_order_id
         self._record(
             SuggestionClosed(

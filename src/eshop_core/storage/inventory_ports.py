@@ -36,6 +36,7 @@ from eshop_core.domain.inventory import (
     check_quantity,
     check_warehouse_code,
 )
+from eshop_core.domain.stock_reports import MovementSummary
 from eshop_core.errors import InsufficientStockError, InvalidInputError
 from eshop_core.storage.ports import Page
 from eshop_core.storage.unit_of_work import check_limit, decode_seq_cursor, encode_seq_cursor
@@ -57,42 +58,6 @@ __all__ = [
 
 _MAX_REFERENCE = 128
 _MAX_NOTE = 2000
-
-
-@attrs.frozen(kw_only=True)
-class MovementSummary:
-    """
-    What moved for one SKU in one warehouse in a period (for turnover and slow-mover reports).
-
-    Attributes:
-        sku: The SKU.
-        warehouse: The warehouse code.
-        on_hand: On hand now.
-        shipped: Units shipped (sold) in the period.
-        on_hand_change: Net change of on hand in the period.
-        on_hand_change_after: Net change of on hand after the period.
-        last_shipment_at: The latest shipment before the period's end, if any.
-        first_movement_at: The first movement ever, if any.
-    """
-
-    sku: str
-    warehouse: str
-    on_hand: int
-    shipped: int
-    on_hand_change: int
-    on_hand_change_after: int
-    last_shipment_at: datetime | None
-    first_movement_at: datetime | None
-
-    @property
-    def closing(self) -> int:
-        """On hand at the end of the period."""
-        return self.on_hand - self.on_hand_change_after
-
-    @property
-    def opening(self) -> int:
-        """On hand at the start of the period."""
-        return self.closing - self.on_hand_change
 
 
 def check_reference(value: object, *, field: str = "reference") -> str | None:
@@ -121,25 +86,24 @@ def check_adjustment(delta: object, reason: object) -> tuple[int, MovementReason
         InvalidInputError: ``delta`` zero or not an int, or ``reason`` not an adjustment reason
             (damage and loss must be negative, found positive).
     """
-    try:
-        reason = MovementReason(reason)
-    except ValueError:
-        reason = None
-    if reason not in ADJUSTMENT_REASONS:
+    checked = MovementReason(reason) if isinstance(reason, str) and reason in ADJUSTMENT_REASONS else None
+    if checked is None:
         allowed = ", ".join(r.value for r in ADJUSTMENT_REASONS)
         raise InvalidInputError("reason", f"an adjustment needs one of {allowed}")
     if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
         raise InvalidInputError("delta", f"must be a non-zero whole number of units, got {delta!r}")
-    sign = ADJUSTMENT_REASONS[reason]
+    sign = ADJUSTMENT_REASONS[checked]
     if sign * delta < 0:
         direction = "negative" if sign < 0 else "positive"
-        raise InvalidInputError("delta", f"a {reason.value} adjustment must be {direction}, got {delta}")
-    return delta, reason
+        raise InvalidInputError("delta", f"a {checked.value} adjustment must be {direction}, got {delta}")
+    return delta, checked
 
 
 def over_release(sku: str, warehouse: str, quantity: int, reserved: int, act: str) -> InvalidInputError:
     """The error for releasing or shipping more than is reserved."""
-    return InvalidInputError("quantity", f"cannot {act} {quantity} of {sku} in {warehouse}: only {reserved} reserved")
+    return InvalidInputError(
+        "quantity", f"cannot {act} {quantity} of {sku} in {warehouse}: only {reserved} reserved"
+    )
 
 
 def encode_level_cursor(sku: str, warehouse: str) -> str:
@@ -182,7 +146,9 @@ class StockLedger(Protocol):
         """Add ``quantity`` on hand (a receipt or a customer return)."""
         ...
 
-    def reserve(self, sku: str, warehouse: str, quantity: int, *, reference: str | None = None) -> StockChange:
+    def reserve(
+        self, sku: str, warehouse: str, quantity: int, *, reference: str | None = None
+    ) -> StockChange:
         """
         Reserve ``quantity`` if that many are available.
 
@@ -192,7 +158,13 @@ class StockLedger(Protocol):
         ...
 
     def release(
-        self, sku: str, warehouse: str, quantity: int, *, reference: str | None = None, note: str | None = None
+        self,
+        sku: str,
+        warehouse: str,
+        quantity: int,
+        *,
+        reference: str | None = None,
+        note: str | None = None,
     ) -> StockChange:
         """
         Give back ``quantity`` reserved units.
@@ -323,7 +295,9 @@ class MemoryStockLedger:
             note=note,
         )
         self._uow.put(self._movements, seq, movement)
-        return StockChange(before=_view(sku, warehouse, old), after=_view(sku, warehouse, new), movement=movement)
+        return StockChange(
+            before=_view(sku, warehouse, old), after=_view(sku, warehouse, new), movement=movement
+        )
 
     def _current(self, sku: str, warehouse: str) -> _Level:
         return self._levels.get((sku, warehouse), _Level())
@@ -345,7 +319,9 @@ class MemoryStockLedger:
         new = attrs.evolve(old, on_hand=old.on_hand + quantity)
         return self._write(sku, warehouse, old, new, reason, check_reference(reference), check_note(note))
 
-    def reserve(self, sku: str, warehouse: str, quantity: int, *, reference: str | None = None) -> StockChange:
+    def reserve(
+        self, sku: str, warehouse: str, quantity: int, *, reference: str | None = None
+    ) -> StockChange:
         """Reserve stock if available."""
         sku, warehouse, quantity = check_stock_args(sku, warehouse, quantity)
         reference = check_reference(reference)
@@ -356,7 +332,13 @@ class MemoryStockLedger:
         return self._write(sku, warehouse, old, new, MovementReason.RESERVATION, reference, None)
 
     def release(
-        self, sku: str, warehouse: str, quantity: int, *, reference: str | None = None, note: str | None = None
+        self,
+        sku: str,
+        warehouse: str,
+        quantity: int,
+        *,
+        reference: str | None = None,
+        note: str | None = None,
     ) -> StockChange:
         """Release reserved stock."""
         sku, warehouse, quantity = check_stock_args(sku, warehouse, quantity)
@@ -423,7 +405,9 @@ class MemoryStockLedger:
         keys = sorted(
             k
             for k in self._levels
-            if (sku is None or k[0] == sku) and (warehouse is None or k[1] == warehouse) and (after is None or k > after)
+            if (sku is None or k[0] == sku)
+            and (warehouse is None or k[1] == warehouse)
+            and (after is None or k > after)
         )
         page = keys[:limit]
         items = tuple(_view(s, w, self._levels[(s, w)]) for s, w in page)
