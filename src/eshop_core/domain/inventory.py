@@ -74,11 +74,11 @@ __all__ = [
     "StockCountState",
     "StockCountSubmitted",
     "StockCounted",
-    "VariancesExplained",
     "StockLevel",
     "StockMovement",
     "SuggestionClosed",
     "SuggestionState",
+    "VariancesExplained",
     "Warehouse",
     "WarehouseCountBegan",
     "WarehouseCountEnded",
@@ -719,7 +719,7 @@ class ReplenishmentSuggestion(Aggregate):
         threshold: The warning level it fell below.
         daily_sales: Average units sold per day over the policy's window.
         suggested_quantity: Units to order: the policy's days of cover plus the warning
-            level, less what is available.
+            level, less what is available and what open purchase orders will bring.
         raised_at: When.
         policy_version: The policy the numbers came from.
         purchase_order_id: The purchase order that covered it.
@@ -738,6 +738,14 @@ class ReplenishmentSuggestion(Aggregate):
     purchase_order_id: uuid.UUID | None = None
     note: str | None = None
 
+    @staticmethod
+    def quantity_for(
+        *, available: int, threshold: int, daily_sales: Decimal, cover_days: int, on_order: int
+    ) -> int:
+        """Units to order: ``ceil(daily_sales x cover_days) + threshold - available - on_order``, >= 0."""
+        wanted = -(-(daily_sales * cover_days) // 1)  # ceiling
+        return max(int(wanted) + threshold - available - on_order, 0)
+
     @classmethod
     def raise_for(
         cls,
@@ -746,13 +754,25 @@ class ReplenishmentSuggestion(Aggregate):
         threshold: int,
         daily_sales: Decimal,
         cover_days: int,
+        on_order: int = 0,
         by: Actor,
         at: datetime,
         policy_version: int | None,
-    ) -> ReplenishmentSuggestion:
-        """Raise a suggestion for ``level``, which fell below ``threshold``."""
-        wanted = -(-(daily_sales * cover_days) // 1)  # ceiling
-        quantity = max(int(wanted) + threshold - level.available, 1)
+    ) -> ReplenishmentSuggestion | None:
+        """
+        Raise a suggestion for ``level``, which fell below ``threshold``.
+
+        Returns ``None`` when open purchase orders (``on_order``) already cover the need.
+        """
+        quantity = cls.quantity_for(
+            available=level.available,
+            threshold=threshold,
+            daily_sales=daily_sales,
+            cover_days=cover_days,
+            on_order=on_order,
+        )
+        if quantity == 0:
+            return None
         suggestion = cls(
             sku=level.sku,
             warehouse=level.warehouse,

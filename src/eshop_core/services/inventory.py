@@ -155,6 +155,17 @@ def stock_levels(ledger: StockLedger, *, warehouse: str | None = None) -> Iterat
         cursor = page.next_cursor
 
 
+def on_order(uow: UnitOfWork, sku: str, warehouse: str) -> int:
+    """Return the units of ``sku`` still expected on open purchase orders into ``warehouse``."""
+    from eshop_core.domain.purchasing import OPEN_STATES, PurchaseOrder
+
+    total = 0
+    for state in OPEN_STATES:
+        for order in all_pages(uow, PurchaseOrder, {"warehouse": warehouse, "state": state}):
+            total += order.outstanding.get(sku, 0)
+    return total
+
+
 class InventoryService:
     """Warehouses, stock and its ledger, low-stock suggestions and reports; see the module documentation."""
 
@@ -487,11 +498,13 @@ class InventoryService:
             threshold=threshold,
             daily_sales=daily,
             cover_days=rules.replenishment_cover_days,
+            on_order=on_order(uow, sku, warehouse),
             by=uow.actor,
             at=now,
             policy_version=policy.number,
         )
-        suggestions.add(suggestion)
+        if suggestion is not None:
+            suggestions.add(suggestion)
         return suggestion
 
     # -- suggestions ---------------------------------------------------------------------------

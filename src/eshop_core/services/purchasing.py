@@ -25,7 +25,6 @@ Example:
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timedelta
@@ -533,8 +532,13 @@ class PurchasingService:
                     if level.low_stock_threshold is not None
                     else rules.low_stock_default
                 )
-                wanted = math.ceil(daily * rules.replenishment_cover_days) + threshold
-                quantity = max(wanted - level.available - on_order.get(summary.sku, 0), 0)
+                quantity = ReplenishmentSuggestion.quantity_for(
+                    available=level.available,
+                    threshold=threshold,
+                    daily_sales=daily,
+                    cover_days=rules.replenishment_cover_days,
+                    on_order=on_order.get(summary.sku, 0),
+                )
                 if quantity:
                     plan.append(
                         PlanLine(
