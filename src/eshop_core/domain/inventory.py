@@ -39,6 +39,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from collections.abc import Mapping
@@ -743,8 +744,8 @@ class ReplenishmentSuggestion(Aggregate):
         *, available: int, threshold: int, daily_sales: Decimal, cover_days: int, on_order: int
     ) -> int:
         """Units to order: ``ceil(daily_sales x cover_days) + threshold - available - on_order``, >= 0."""
-        wanted = -(-(daily_sales * cover_days) // 1)  # ceiling
-        return max(int(wanted) + threshold - available - on_order, 0)
+        wanted = math.ceil(daily_sales * cover_days)
+        return max(wanted + threshold - available - on_order, 0)
 
     @classmethod
     def raise_for(
