@@ -163,6 +163,7 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
         console.print(f"run_due at {_local(clock.now())}: {len(report.fired)} timer fired")
 
         listing_figures = _catalog_section(shop, console, li, boss)
+        stock_figures = _inventory_section(shop, console, boss)
 
         console.rule("outbox: events delivered to subscribers")
         delivery = shop.outbox.deliver()
@@ -192,6 +193,7 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
             console.print(info)
         return {
             **listing_figures,
+            **stock_figures,
             "records": len(widgets),
             "audit_entries": len(entries),
             "events_delivered": delivery.delivered,
@@ -273,6 +275,96 @@ def _catalog_section(shop: Shop, console: Console, li: Actor, boss: Actor) -> di
         f"channels to push: {[c.channel for c in pushed.channel_listings if c.needs_push]}"
     )
     return {"listings_published": len(listing.channel_listings)}
+
+
+def _inventory_section(shop: Shop, console: Console, boss: Actor) -> dict[str, Any]:
+    """The book bought, inspected, received, reserved below its warning level, and counted."""
+    console.rule("purchasing, receiving, stock and a stock count")
+    zhou = Actor("zhou.min", roles={Role.PURCHASING}, display_name="Zhou Min")
+    chen = Actor("chen.gang", roles={Role.WAREHOUSE}, display_name="Chen Gang")
+    qian = Actor("qian.yu", roles={Role.FINANCE}, display_name="Qian Yu")
+    sku = "BK-WC-3"
+    shop.inventory.open_warehouse(boss, code="SH-01", name="Shanghai Qingpu")
+    supplier = shop.purchasing.register_supplier(
+        zhou,
+        {
+            "code": "PLP",
+            "name": "People's Literature Press",
+            "contact_name": "Sun Li",
+            "contact_phone": "+86 10 6513 8394",
+            "licence_number": "91110000100000000X",
+        },
+    )
+    shop.purchasing.evaluate_supplier(
+        zhou, supplier.id, {"qualification": 5, "reputation": 5, "quality": 4, "price": 3, "capacity": 4}
+    )
+    arrival = (shop.clock.now() + timedelta(days=3)).date()
+    order = shop.purchasing.draft_order(
+        zhou,
+        {
+            "supplier_id": supplier.id,
+            "warehouse": "SH-01",
+            "expected_arrival": arrival.isoformat(),
+            "lines": [{"sku": sku, "quantity": 60, "unit_cost": {"amount": "31.50", "currency": "CNY"}}],
+        },
+    )
+    shop.purchasing.place_order(zhou, order.id)
+    try:
+        shop.purchasing.receive(chen, order.id, [{"sku": sku, "received": 70, "accepted": 70}])
+    except EshopError as exc:
+        console.print(f"refused: {exc}")
+    order = shop.purchasing.receive(
+        chen,
+        order.id,
+        [{"sku": sku, "received": 60, "accepted": 58, "reason": "2 copies with missing pages"}],
+    )
+    shop.purchasing.return_rejected(chen, order.id, note="returned with the supplier's driver")
+    console.print(
+        f"purchase order {order.state.value}: accepted 58 of 60, 2 returned to {supplier.name}; "
+        f"outstanding {dict(order.outstanding)}"
+    )
+    with shop.unit_of_work(Actor.system("orders")) as uow:
+        for number, quantity in enumerate([8, 8, 8, 8, 8, 8, 5], start=1):
+            shop.inventory.reserve_in(uow, sku, "SH-01", quantity, reference=f"order:DEMO-{number}")
+        uow.commit()
+    try:
+        with shop.unit_of_work(Actor.system("orders")) as uow:
+            shop.inventory.reserve_in(uow, sku, "SH-01", 6, reference="order:DEMO-8")
+    except InsufficientStockError as exc:
+        console.print(f"refused: {exc}")
+    level = shop.inventory.level(chen, sku, "SH-01")
+    suggestions = shop.inventory.suggestions(zhou)
+    for s in suggestions:
+        console.print(
+            f"low stock: {s.sku} in {s.warehouse} has {s.available} available, below {s.threshold}; "
+            f"suggest ordering {s.suggested_quantity}"
+        )
+    sheet = shop.stock_counts.open(chen, "SH-01")
+    sheet = shop.stock_counts.record(chen, sheet.id, {sku: level.on_hand - 1})
+    sheet = shop.stock_counts.explain(chen, sheet.id, {sku: "one copy water-damaged, set aside"})
+    sheet = shop.stock_counts.submit(chen, sheet.id)
+    if sheet.approval is not None:
+        try:
+            shop.approvals.approve(chen, sheet.approval.id)
+        except EshopError as exc:
+            console.print(f"refused (warehouse staff do not approve variances): {exc}")
+        shop.approvals.approve(qian, sheet.approval.id, reason="damage confirmed")
+    level = shop.inventory.level(chen, sku, "SH-01")
+    ledger = Table("#", "reason", "on hand", "reserved", "by", "reference", title=f"stock ledger of {sku}")
+    for m in shop.inventory.movements(boss, sku=sku).items:
+        ledger.add_row(
+            str(m.seq),
+            m.reason.value,
+            f"{m.on_hand_delta:+d}",
+            f"{m.reserved_delta:+d}",
+            m.actor,
+            m.reference or "",
+        )
+    console.print(ledger)
+    console.print(
+        f"{sku} in SH-01: on hand {level.on_hand}, reserved {level.reserved}, available {level.available}"
+    )
+    return {"stock_on_hand": level.on_hand, "low_stock_suggestions": len(suggestions)}
 
 
 @hookimpl

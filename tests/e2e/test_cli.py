@@ -89,12 +89,16 @@ def test_demo_runs_on_a_fresh_sqlite_file_and_shows_the_shop(tmp_path: Path) -> 
     assert "has not passed its quality check" in out  # CAT-07 gate before review
     assert "listed: tmall live as TM-1001, jd live as JD-77 (isbn 9780306406157)" in out
     assert "price now ¥69.00; channels to push: ['tmall', 'jd']" in out
+    assert "purchase order partially_received: accepted 58 of 60, 2 returned" in out  # INV-06
+    assert "low stock: BK-WC-3 in SH-01 has 5 available, below 10; suggest ordering 3" in out  # INV-03
+    assert "refused (warehouse staff do not approve variances)" in out  # INV-02
+    assert "BK-WC-3 in SH-01: on hand 57, reserved 53, available 4" in out  # INV-01
     assert (
-        "done: {'listings_published': 2, 'records': 3, 'audit_entries': 19, 'events_delivered': 19, "
-        "'timers_fired': 1}" in out
+        "done: {'listings_published': 2, 'stock_on_hand': 57, 'low_stock_suggestions': 1, 'records': 3, "
+        "'audit_entries': 36, 'events_delivered': 36, 'timers_fired': 1}" in out
     )
     assert (tmp_path / "eshop-demo.db").exists()
     # a second run starts fresh again
     again = _eshop("demo", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "'records': 3, 'audit_entries': 19" in again.stdout
+    assert "'records': 3, 'audit_entries': 36" in again.stdout
