@@ -78,6 +78,7 @@ __all__ = [
     "StockLevel",
     "StockMovement",
     "SuggestionClosed",
+    "SuggestionReopened",
     "SuggestionState",
     "VariancesExplained",
     "Warehouse",
@@ -678,11 +679,12 @@ SUGGESTION_LIFECYCLE: Final = Lifecycle(
     {
         (SuggestionState.OPEN, "order"): SuggestionState.ORDERED,
         (SuggestionState.OPEN, "dismiss"): SuggestionState.DISMISSED,
+        (SuggestionState.ORDERED, "reopen"): SuggestionState.OPEN,
     },
     initial=SuggestionState.OPEN,
-    terminal={SuggestionState.ORDERED, SuggestionState.DISMISSED},
+    terminal={SuggestionState.DISMISSED},
 )
-"""A suggestion is ordered (a purchase order covers it) or dismissed, once."""
+"""A suggestion is ordered (a purchase order covers it) or dismissed; cancelling the order reopens it."""
 
 
 @attrs.frozen(kw_only=True)
@@ -707,6 +709,15 @@ class SuggestionClosed(DomainEvent):
     note: str | None
 
 
+@attrs.frozen(kw_only=True)
+class SuggestionReopened(DomainEvent):
+    """The purchase order covering a suggestion was cancelled; the suggestion is open again."""
+
+    sku: str
+    warehouse: str
+    note: str
+
+
 @attrs.define(kw_only=True, eq=False)
 class ReplenishmentSuggestion(Aggregate):
     """
@@ -723,7 +734,7 @@ class ReplenishmentSuggestion(Aggregate):
             level, less what is available and what open purchase orders will bring.
         raised_at: When.
         policy_version: The policy the numbers came from.
-        purchase_order_id: The purchase order that covered it.
+        purchase_order_id: The purchase order that covers it (filterable).
         note: Why it was dismissed.
     """
 
@@ -736,7 +747,7 @@ class ReplenishmentSuggestion(Aggregate):
     suggested_quantity: int
     raised_at: datetime
     policy_version: int | None
-    purchase_order_id: uuid.UUID | None = None
+    purchase_order_id: uuid.UUID | None = attrs.field(default=None, metadata={"filterable": True})
     note: str | None = None
 
     @staticmethod
@@ -813,6 +824,19 @@ class ReplenishmentSuggestion(Aggregate):
                 outcome=self.state,
                 purchase_order_id=purchase_order_id,
                 note=None,
+            )
+        )
+
+    def reopen(self, *, note: str, by: Actor, at: datetime) -> None:
+        """Open an ordered suggestion again: its purchase order was cancelled."""
+        self.state = SUGGESTION_LIFECYCLE.fire(
+            self.state, "reopen", subject=f"ReplenishmentSuggestion {self.id}"
+        )
+        self.purchase_order_id = None
+        self.note = _text("note", note)
+        self._record(
+            SuggestionReopened(
+                occurred_at=at, actor=by, sku=self.sku, warehouse=self.warehouse, note=self.note
             )
         )
 

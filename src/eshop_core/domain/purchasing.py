@@ -489,9 +489,13 @@ class PurchaseOrder(Aggregate):
         lines: Iterable[PurchaseLine],
         by: Actor,
         at: datetime,
+        today: date | None = None,
     ) -> PurchaseOrder:
         """
         Draft a purchase order.
+
+        ``today`` is the shop's local date (default: the UTC date of ``at``); the
+        expected arrival may not be before it.
 
         Raises:
             InvalidInputError: No lines, a SKU twice, mixed currencies, a bad date or warehouse.
@@ -500,7 +504,7 @@ class PurchaseOrder(Aggregate):
         if not isinstance(expected_arrival, date) or isinstance(expected_arrival, datetime):
             raise InvalidInputError("expected_arrival", "expected a date")
         at = ensure_aware(at, field="at")
-        if expected_arrival < at.date():
+        if expected_arrival < (today or at.date()):
             raise InvalidInputError("expected_arrival", f"{expected_arrival} is in the past")
         checked = list(lines)
         if not checked:

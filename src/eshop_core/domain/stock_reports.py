@@ -106,7 +106,7 @@ class SlowMover:
     Attributes:
         sku: The SKU.
         warehouse: The warehouse code.
-        on_hand: Units on hand.
+        on_hand: Units on hand at the report's time.
         last_sale_at: The last shipment, ``None`` if never sold.
         idle_days: Whole days since the last sale (or the first movement, if never sold).
         policy_version: The policy whose ``stock.slow_moving_days`` applied.
@@ -149,7 +149,7 @@ def slow_movers(
     """Return the slow movers among ``summaries`` as of ``at``, longest idle first."""
     found = []
     for row in summaries:
-        if row.on_hand <= 0:
+        if row.closing <= 0:  # the summary's period ends at ``at``: closing is the stock then
             continue
         since = row.last_shipment_at or row.first_movement_at
         if since is None:
@@ -160,7 +160,7 @@ def slow_movers(
                 SlowMover(
                     sku=row.sku,
                     warehouse=row.warehouse,
-                    on_hand=row.on_hand,
+                    on_hand=row.closing,
                     last_sale_at=row.last_shipment_at,
                     idle_days=idle,
                     policy_version=policy_version,

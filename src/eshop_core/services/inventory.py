@@ -32,7 +32,8 @@ import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
 __all__ = ["InventoryService", "SuggestionView", "WarehouseView"]
 
 _INSTANT = timedelta(microseconds=1)
+E = TypeVar("E", bound=Enum)
 
 
 @attrs.frozen(kw_only=True)
@@ -130,6 +132,15 @@ class SuggestionView:
             purchase_order_id=s.purchase_order_id,
             note=s.note,
         )
+
+
+def check_state(kind: type[E], value: object, *, field: str = "state") -> E:
+    """Return ``value`` as a member of the enum ``kind``; raise :class:`InvalidInputError` if it is none."""
+    try:
+        return kind(value)
+    except ValueError:
+        known = ", ".join(str(member.value) for member in kind)
+        raise InvalidInputError(field, f"unknown state {value!r}; known: {known}") from None
 
 
 def all_pages(uow: UnitOfWork, kind: type[Any], where: dict[str, object] | None = None) -> Iterator[Any]:
@@ -323,6 +334,8 @@ class InventoryService:
         """
         Set the warning level of ``sku`` in ``warehouse`` (``None``: the policy's default) (INV-03).
 
+        Stock already below the new level raises a replenishment suggestion at once.
+
         Raises:
             PermissionDeniedError: Missing ``stock.threshold``.
             NotFoundError: Unknown SKU or warehouse.
@@ -333,6 +346,7 @@ class InventoryService:
             sku = self.check_sku(uow, sku)
             warehouse = self.check_warehouse(uow, warehouse)
             level = uow.port(StockLedger).set_threshold(sku, warehouse, threshold)
+            self.suggest_if_low(uow, level, at=self._shop.clock.now())
             uow.commit()
         return level
 
@@ -345,6 +359,7 @@ class InventoryService:
         *,
         reason: MovementReason | str,
         note: str,
+        reference: str | None = None,
     ) -> StockChange:
         """
         Write stock on or off directly: damage, loss, found goods, returns to a supplier, corrections.
@@ -367,7 +382,9 @@ class InventoryService:
         with self._shop.unit_of_work(actor) as uow:
             sku = self.check_sku(uow, sku)
             warehouse = self.check_warehouse(uow, warehouse)
-            change = uow.port(StockLedger).adjust(sku, warehouse, delta, reason=checked, note=note.strip())
+            change = uow.port(StockLedger).adjust(
+                sku, warehouse, delta, reason=checked, reference=reference, note=note.strip()
+            )
             self.after_change(uow, change)
             uow.commit()
         return change
@@ -466,23 +483,46 @@ class InventoryService:
         """
         Raise a replenishment suggestion when ``change`` took available stock below its warning level.
 
-        Only a fall from at-or-above the level to below it raises one, and only
-        when no suggestion for the SKU and warehouse is open (INV-03).
+        Only a fall from at or above the level to below it counts (see :meth:`suggest_if_low`).
+
+        Stock that was below its level already raises nothing more: a dismissed
+        suggestion stays dismissed until stock has been back at its level.
         """
         before, after = change.before.available, change.after.available
         if after >= before:
             return None
         own = change.after.low_stock_threshold
-        if own is not None and after >= own:
+        if own is not None and not after < own <= before:
             return None
-        now = change.movement.at
+        return self.suggest_if_low(uow, change.after, at=change.movement.at, policy=policy, above=before)
+
+    def suggest_if_low(
+        self,
+        uow: UnitOfWork,
+        level: StockLevel,
+        *,
+        at: datetime,
+        policy: PolicyVersion | None = None,
+        above: int | None = None,
+    ) -> ReplenishmentSuggestion | None:
+        """
+        Raise a replenishment suggestion if ``level`` is below its warning level (INV-03).
+
+        The level is the SKU's own or the policy's ``stock.low_stock_default``.
+        Nothing is raised while a suggestion for the SKU and warehouse is open,
+        or when open purchase orders already bring enough. With ``above`` (the
+        available stock before a fall), only a fall from at or above the level counts.
+        """
+        available, own = level.available, level.low_stock_threshold
+        if own is not None and available >= own:
+            return None
         if policy is None:
-            policy = self._shop.policies.version_in_force(uow, now)
+            policy = self._shop.policies.version_in_force(uow, at)
         rules = policy.rules.stock
         threshold = own if own is not None else rules.low_stock_default
-        if not after < threshold <= before:
+        if available >= threshold or (above is not None and above < threshold):
             return None
-        sku, warehouse = change.after.sku, change.after.warehouse
+        sku, warehouse = level.sku, level.warehouse
         suggestions = uow.repository(ReplenishmentSuggestion)
         open_ = suggestions.find(
             where={"sku": sku, "warehouse": warehouse, "state": SuggestionState.OPEN}, limit=1
@@ -490,17 +530,17 @@ class InventoryService:
         if open_.items:
             return None
         window = timedelta(days=rules.sales_window_days)
-        until = now + _INSTANT  # as of now, including movements at this very instant
+        until = at + _INSTANT  # as of ``at``, including movements at that very instant
         sold = uow.port(StockLedger).shipped(sku, warehouse, since=until - window, until=until)
         daily = (Decimal(sold) / rules.sales_window_days).quantize(Decimal("0.01"))
         suggestion = ReplenishmentSuggestion.raise_for(
-            level=change.after,
+            level=level,
             threshold=threshold,
             daily_sales=daily,
             cover_days=rules.replenishment_cover_days,
             on_order=on_order(uow, sku, warehouse),
             by=uow.actor,
-            at=now,
+            at=at,
             policy_version=policy.number,
         )
         if suggestion is not None:
@@ -520,7 +560,7 @@ class InventoryService:
         authorize(actor, Permission.STOCK_READ)
         where: dict[str, object] = {}
         if state is not None:
-            where["state"] = SuggestionState(state)
+            where["state"] = check_state(SuggestionState, state)
         if warehouse is not None:
             where["warehouse"] = check_warehouse_code(warehouse)
         with self._shop.unit_of_work(actor) as uow:

@@ -50,7 +50,7 @@ from eshop_core.errors import InvalidInputError, PolicyViolationError
 from eshop_core.ids import parse_id
 from eshop_core.money import Money
 from eshop_core.schemas.purchasing import DraftPurchaseOrder, ReceiptLineInput, RegisterSupplier
-from eshop_core.services.inventory import all_pages
+from eshop_core.services.inventory import all_pages, check_state
 from eshop_core.storage.inventory_ports import StockLedger
 
 if TYPE_CHECKING:
@@ -204,6 +204,10 @@ class PurchasingService:
     def __init__(self, shop: Shop) -> None:
         self._shop = shop
 
+    def _local_date(self, at: datetime) -> date:
+        """The calendar day of ``at`` in the shop's business calendar's timezone."""
+        return at.astimezone(self._shop.calendar.timezone).date()
+
     # -- suppliers -------------------------------------------------------------------------
 
     def register_supplier(self, actor: Actor, command: RegisterSupplier | Mapping[str, Any]) -> SupplierView:
@@ -242,6 +246,10 @@ class PurchasingService:
         """
         authorize(actor, Permission.SUPPLIER_MANAGE)
         key = parse_id(supplier_id, field="supplier_id")
+        if not isinstance(scores, Mapping):
+            raise InvalidInputError(
+                "scores", f"expected a mapping of criterion to score, got {type(scores).__name__}"
+            )
         with self._shop.unit_of_work(actor) as uow:
             supplier = uow.repository(Supplier).get(key)
             evaluation = supplier.evaluate(dict(scores), note=note, by=actor, at=self._shop.clock.now())
@@ -279,7 +287,7 @@ class PurchasingService:
             for order in all_pages(uow, PurchaseOrder, {"supplier_id": key}):
                 for receipt in order.receipts:
                     deliveries += 1
-                    on_time += receipt.at.date() <= order.expected_arrival
+                    on_time += self._local_date(receipt.at) <= order.expected_arrival
                     received += sum(line.received for line in receipt.lines)
                     accepted += sum(line.accepted for line in receipt.lines)
         view = SupplierView.of(supplier, personal=self._may_see_contacts(actor))
@@ -313,7 +321,8 @@ class PurchasingService:
         inventory = self._shop.inventory
         with self._shop.unit_of_work(actor) as uow:
             supplier = uow.repository(Supplier).get(data.supplier_id)
-            if not supplier.qualified_on(now.date()):
+            today = self._local_date(now)
+            if not supplier.qualified_on(today):
                 raise PolicyViolationError(
                     f"supplier {supplier.code}'s qualification expired on {supplier.qualified_until}",
                     rule="supplier_qualification",
@@ -328,6 +337,7 @@ class PurchasingService:
                 lines=lines,
                 by=actor,
                 at=now,
+                today=today,
             )
             uow.repository(PurchaseOrder).add(order)
             skus = {line.sku for line in lines}
@@ -357,6 +367,12 @@ class PurchasingService:
                 order.place(by=actor, at=now)
             elif act == "cancel":
                 order.cancel(reason=reason or "", by=actor, at=now)
+                suggestions = uow.repository(ReplenishmentSuggestion)
+                for suggestion in list(
+                    all_pages(uow, ReplenishmentSuggestion, {"purchase_order_id": order.id})
+                ):
+                    suggestion.reopen(by=actor, at=now, note=f"purchase order {order.id} cancelled")
+                    suggestions.save(suggestion)
             else:
                 order.close(reason=reason or "", by=actor, at=now)
             uow.repository(PurchaseOrder).save(order)
@@ -375,7 +391,7 @@ class PurchasingService:
 
     def cancel_order(self, actor: Actor, order_id: uuid.UUID | str, *, reason: str) -> PurchaseOrderView:
         """
-        Cancel a draft or placed order before anything arrived.
+        Cancel a draft or placed order before anything arrived; the suggestions it covered open again.
 
         Raises:
             PermissionDeniedError: Missing ``purchase.order``.
@@ -413,7 +429,7 @@ class PurchasingService:
         authorize(actor, Permission.STOCK_READ)
         where: dict[str, object] = {}
         if state is not None:
-            where["state"] = PurchaseOrderState(state)
+            where["state"] = check_state(PurchaseOrderState, state)
         if supplier_id is not None:
             where["supplier_id"] = parse_id(supplier_id, field="supplier_id")
         if warehouse is not None:

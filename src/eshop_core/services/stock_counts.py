@@ -44,7 +44,7 @@ from eshop_core.domain.inventory import CountLine, MovementReason, StockCount, S
 from eshop_core.errors import InvalidInputError, NotFoundError
 from eshop_core.ids import parse_id
 from eshop_core.services.approvals import ApprovalView
-from eshop_core.services.inventory import all_pages, stock_levels
+from eshop_core.services.inventory import all_pages, check_state, stock_levels
 from eshop_core.storage.inventory_ports import StockLedger
 from eshop_core.storage.ports import UnitOfWork
 
@@ -189,7 +189,7 @@ class StockCountService:
         if warehouse is not None:
             where["warehouse"] = warehouse
         if state is not None:
-            where["state"] = StockCountState(state)
+            where["state"] = check_state(StockCountState, state)
         with self._shop.unit_of_work(actor) as uow:
             return tuple(StockCountView.of(c) for c in all_pages(uow, StockCount, where))
 
