@@ -68,6 +68,7 @@ __all__ = [
     "Deadline",
     "Deadlines",
     "ListingRules",
+    "OrderRules",
     "PolicyRules",
     "PolicySet",
     "PolicyVersion",
@@ -301,6 +302,71 @@ class StockRules:
         _count("stock.slow_moving_days", self.slow_moving_days, minimum=1)
 
 
+_DEFAULT_CHANGE_WORDS: Final = (
+    "改地址",
+    "修改",
+    "更改",
+    "换成",
+    "换个",
+    "不要",
+    "取消",
+    "change",
+    "instead",
+    "replace",
+    "cancel",
+)
+
+
+def _words(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInputError("orders.change_request_words", "expected a list of words")
+    words = tuple(value)
+    for word in words:
+        if not isinstance(word, str) or not word.strip():
+            raise InvalidInputError(
+                "orders.change_request_words", f"each word must be a non-empty string, got {word!r}"
+            )
+    return tuple(w.strip().casefold() for w in words)
+
+
+@attrs.frozen(kw_only=True)
+class OrderRules:
+    """
+    Order handling rules (ORD-02, ORD-03, ORD-07).
+
+    Attributes:
+        payment_reminder: When to remind a buyer who has not paid, after the order was placed.
+        duplicate_window: Orders of the same buyer or consignee with the same items within
+            this time are possible duplicates.
+        auto_confirm: Confirm (and allocate) orders that pass the audit at once, as the system;
+            held orders wait for a person either way.
+        change_request_words: A buyer note containing any of these (case-insensitive) asks
+            for a change and is held for a person.
+    """
+
+    payment_reminder: Deadline = attrs.field(factory=lambda: Deadline(duration=timedelta(minutes=30)))
+    duplicate_window: timedelta = timedelta(hours=24)
+    auto_confirm: bool = True
+    change_request_words: tuple[str, ...] = attrs.field(default=_DEFAULT_CHANGE_WORDS, converter=_words)
+
+    def __attrs_post_init__(self) -> None:
+        if not isinstance(self.payment_reminder, Deadline):
+            raise InvalidInputError("orders.payment_reminder", "expected a Deadline")
+        _positive_duration("orders.duplicate_window", self.duplicate_window)
+        if not isinstance(self.auto_confirm, bool):
+            raise InvalidInputError("orders.auto_confirm", "must be True or False")
+
+    def asks_for_change(self, note: str | None) -> str | None:
+        """Return the first change-request word found in ``note`` (case-insensitive), or ``None``."""
+        if not note:
+            return None
+        text = note.casefold()
+        for word in self.change_request_words:
+            if word in text:
+                return word
+        return None
+
+
 @attrs.frozen(kw_only=True)
 class AbnormalAmountRule:
     """
@@ -368,6 +434,7 @@ class PolicyRules:
         refund_limits: Refund authority per role (roles not listed have none).
         stock: Stock rules.
         abnormal_amount: The abnormal-amount rule for order audit.
+        orders: Order handling rules.
     """
 
     deadlines: Deadlines
@@ -377,9 +444,11 @@ class PolicyRules:
     refund_limits: tuple[RefundLimit, ...] = attrs.field(converter=_refund_limits)
     stock: StockRules
     abnormal_amount: AbnormalAmountRule
+    orders: OrderRules = attrs.field(factory=OrderRules)
 
     def __attrs_post_init__(self) -> None:
         expected = {
+            "orders": OrderRules,
             "deadlines": Deadlines,
             "returns": ReturnRules,
             "listing": ListingRules,

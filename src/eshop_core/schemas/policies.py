@@ -38,6 +38,7 @@ from eshop_core.domain.policies import (
     Deadline,
     Deadlines,
     ListingRules,
+    OrderRules,
     PolicyRules,
     PricingRules,
     RefundLimit,
@@ -287,6 +288,44 @@ class StockDocument(pydantic.BaseModel):
         return cls(**attrs.asdict(rules))
 
 
+class OrdersDocument(pydantic.BaseModel):
+    """
+    The ``[orders]`` table.
+
+    ``payment_reminder`` and ``duplicate_window`` are deadlines
+    (``{ minutes = 30 }``), ``auto_confirm`` true or false,
+    ``change_request_words`` a list of words.
+    """
+
+    model_config = _FROZEN
+
+    payment_reminder: DeadlineDocument
+    duplicate_window: DeadlineDocument
+    auto_confirm: bool
+    change_request_words: list[str]
+
+    _boolean = pydantic.field_validator("auto_confirm", mode="before")(_flag)
+
+    def to_domain(self) -> OrderRules:
+        """Return the domain rules."""
+        return OrderRules(
+            payment_reminder=self.payment_reminder.to_domain(),
+            duplicate_window=self.duplicate_window.to_domain().duration,
+            auto_confirm=self.auto_confirm,
+            change_request_words=tuple(self.change_request_words),
+        )
+
+    @classmethod
+    def from_domain(cls, rules: OrderRules) -> OrdersDocument:
+        """Return the document form of ``rules``."""
+        return cls(
+            payment_reminder=DeadlineDocument.from_domain(rules.payment_reminder),
+            duplicate_window=DeadlineDocument.from_domain(Deadline(duration=rules.duplicate_window)),
+            auto_confirm=rules.auto_confirm,
+            change_request_words=list(rules.change_request_words),
+        )
+
+
 class AbnormalAmountDocument(pydantic.BaseModel):
     """The ``[abnormal_amount]`` table: an absolute ``threshold`` and an ``average_multiple``."""
 
@@ -328,6 +367,7 @@ class PolicyDocument(pydantic.BaseModel):
     refund_limits: dict[Role, MoneyDocument]
     stock: StockDocument
     abnormal_amount: AbnormalAmountDocument
+    orders: OrdersDocument
 
     @pydantic.field_validator("refund_limits")
     @classmethod
@@ -385,6 +425,7 @@ class PolicyDocument(pydantic.BaseModel):
                 RefundLimit(role=role, limit=money.to_domain()) for role, money in self.refund_limits.items()
             ),
             stock=self.stock.to_domain(),
+            orders=self.orders.to_domain(),
             abnormal_amount=AbnormalAmountRule(
                 threshold=self.abnormal_amount.threshold.to_domain(),
                 average_multiple=self.abnormal_amount.average_multiple,
@@ -417,6 +458,7 @@ class PolicyDocument(pydantic.BaseModel):
             pricing=PricingDocument(approval_threshold_percent=rules.pricing.approval_threshold_percent),
             refund_limits={x.role: MoneyDocument.from_domain(x.limit) for x in rules.refund_limits},
             stock=StockDocument.from_domain(rules.stock),
+            orders=OrdersDocument.from_domain(rules.orders),
             abnormal_amount=AbnormalAmountDocument(
                 threshold=MoneyDocument.from_domain(rules.abnormal_amount.threshold),
                 average_multiple=rules.abnormal_amount.average_multiple,
