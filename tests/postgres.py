@@ -40,6 +40,7 @@ from eshop_core import Shop
 from eshop_core.keyring import KEYRING_ENV, Keyring
 
 __all__ = [
+    "APPEND_ONLY_TABLES",
     "DEFAULT_URL",
     "REQUIRE_ENV",
     "SCHEMA_PREFIX",
@@ -64,6 +65,8 @@ DEFAULT_URL: Final = "postgresql://postgres@127.0.0.1:5432/test"
 SCHEMA_PREFIX: Final = "eshop_test_"
 STALE_AFTER: Final = timedelta(hours=1)
 CONNECT_TIMEOUT: Final = 3
+APPEND_ONLY_TABLES: Final = ("audit_log", "stock_movements")
+"""Tables whose triggers refuse ``TRUNCATE``: paused while a test's schema is emptied."""
 
 _HOST: Final = hashlib.blake2b(socket.gethostname().encode(), digest_size=3).hexdigest()
 _NAME: Final = re.compile(rf"^{SCHEMA_PREFIX}(?P<host>[0-9a-f]{{6}})_(?P<pid>\d+)_(?P<epoch>\d+)_[0-9a-f]+")
@@ -216,7 +219,7 @@ class PostgresRun:
         return Shop.open(self.url, schema=schema or self.schema, **kwargs)
 
     def reset(self) -> None:
-        """Empty every table of this run's schema but alembic's (the audit log's triggers paused)."""
+        """Empty every table of this run's schema but alembic's (the append-only tables' triggers paused)."""
         with connect(self.url) as conn, conn.transaction():
             conn.execute("SET LOCAL lock_timeout = '10s'")
             tables = [
@@ -229,14 +232,16 @@ class PostgresRun:
             ]
             if not tables:
                 return
-            audit = sql.Identifier(self.schema, "audit_log")
-            conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(audit))
+            append_only = [sql.Identifier(self.schema, t) for t in APPEND_ONLY_TABLES if t in tables]
+            for table in append_only:
+                conn.execute(sql.SQL("ALTER TABLE {} DISABLE TRIGGER USER").format(table))
             conn.execute(
                 sql.SQL("TRUNCATE {} CASCADE").format(
                     sql.SQL(", ").join(sql.Identifier(self.schema, t) for t in tables)
                 )
             )
-            conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(audit))
+            for table in append_only:
+                conn.execute(sql.SQL("ALTER TABLE {} ENABLE TRIGGER USER").format(table))
 
     def child_env(self) -> dict[str, str]:
         """The environment of a child process opening shops of this run (keyring in ``ESHOP_KEYRING``)."""

@@ -21,5 +21,13 @@ SHOP_TABLES: Final = frozenset(
         "product_images",
         "listings",
         "channel_listings",
+        "warehouses",
+        "stock_counts",
+        "replenishment_suggestions",
+        "stock_levels",
+        "stock_movements",
+        "suppliers",
+        "purchase_orders",
+        "purchase_order_lines",
     }
 )

@@ -14,7 +14,13 @@ from typing import Any, TypeVar
 from eshop_adapters.storage.mapping import AggregateMapping
 from eshop_adapters.storage.mappings.approvals import APPROVAL_REQUEST_MAPPING
 from eshop_adapters.storage.mappings.catalog import LISTING_MAPPING, PRODUCT_MAPPING
+from eshop_adapters.storage.mappings.inventory import (
+    STOCK_COUNT_MAPPING,
+    SUGGESTION_MAPPING,
+    WAREHOUSE_MAPPING,
+)
 from eshop_adapters.storage.mappings.policies import POLICY_SET_MAPPING
+from eshop_adapters.storage.mappings.purchasing import PURCHASE_ORDER_MAPPING, SUPPLIER_MAPPING
 from eshop_adapters.storage.mappings.testkit import WIDGET_MAPPING
 from eshop_core.domain import Aggregate
 from eshop_core.errors import StorageError
@@ -29,6 +35,11 @@ MAPPINGS: dict[type[Any], AggregateMapping[Any]] = {
     APPROVAL_REQUEST_MAPPING.aggregate_type: APPROVAL_REQUEST_MAPPING,
     PRODUCT_MAPPING.aggregate_type: PRODUCT_MAPPING,
     LISTING_MAPPING.aggregate_type: LISTING_MAPPING,
+    WAREHOUSE_MAPPING.aggregate_type: WAREHOUSE_MAPPING,
+    STOCK_COUNT_MAPPING.aggregate_type: STOCK_COUNT_MAPPING,
+    SUGGESTION_MAPPING.aggregate_type: SUGGESTION_MAPPING,
+    SUPPLIER_MAPPING.aggregate_type: SUPPLIER_MAPPING,
+    PURCHASE_ORDER_MAPPING.aggregate_type: PURCHASE_ORDER_MAPPING,
 }
 """Mappings by aggregate type."""
 
