@@ -60,6 +60,7 @@ from eshop_core.events import DomainEvent
 
 __all__ = [
     "ADJUSTMENT_REASONS",
+    "MAX_UNITS",
     "STOCK_COUNT_LIFECYCLE",
     "SUGGESTION_LIFECYCLE",
     "CountLine",
@@ -105,15 +106,21 @@ def check_warehouse_code(value: object, *, field: str = "warehouse") -> str:
     return value
 
 
+MAX_UNITS: Final = 1_000_000_000
+"""The largest quantity one act may move (stock columns are 64-bit; this leaves ample room)."""
+
+
 def check_quantity(value: object, *, field: str = "quantity") -> int:
     """
-    Return ``value`` if it is a positive whole number of units.
+    Return ``value`` if it is a positive whole number of units, at most :data:`MAX_UNITS`.
 
     Raises:
-        InvalidInputError: Zero, negative, or not an ``int``.
+        InvalidInputError: Zero, negative, too large, or not an ``int``.
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise InvalidInputError(field, f"must be a positive whole number of units, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_UNITS:
+        raise InvalidInputError(
+            field, f"must be a whole number of units from 1 to {MAX_UNITS}, got {value!r}"
+        )
     return value
 
 
@@ -526,7 +533,7 @@ class StockCount(Aggregate):
                 if isinstance(book, bool) or not isinstance(book, int) or book < 0:
                     raise InvalidInputError("counts", f"{sku} is not on count sheet {self.id}")
                 lines[sku] = CountLine(sku=sku, book=book)
-            if isinstance(counted, bool) or not isinstance(counted, int) or counted < 0:
+            if isinstance(counted, bool) or not isinstance(counted, int) or not 0 <= counted <= MAX_UNITS:
                 raise InvalidInputError(
                     f"lines.{sku}.counted", f"must be a whole number of at least 0, got {counted!r}"
                 )
@@ -752,11 +759,21 @@ class ReplenishmentSuggestion(Aggregate):
 
     @staticmethod
     def quantity_for(
-        *, available: int, threshold: int, daily_sales: Decimal, cover_days: int, on_order: int
+        *,
+        available: int,
+        threshold: int,
+        daily_sales: Decimal,
+        cover_days: int,
+        on_order: int,
+        demand: int = 0,
     ) -> int:
-        """Units to order: ``ceil(daily_sales x cover_days) + threshold - available - on_order``, >= 0."""
+        """
+        Units to order: ``ceil(daily_sales x cover_days) + threshold + demand - available - on_order``, >= 0.
+
+        ``demand`` is what waiting orders need beyond the available stock.
+        """
         wanted = math.ceil(daily_sales * cover_days)
-        return max(wanted + threshold - available - on_order, 0)
+        return max(wanted + threshold + demand - available - on_order, 0)
 
     @classmethod
     def raise_for(
@@ -767,6 +784,7 @@ class ReplenishmentSuggestion(Aggregate):
         daily_sales: Decimal,
         cover_days: int,
         on_order: int = 0,
+        demand: int = 0,
         by: Actor,
         at: datetime,
         policy_version: int | None,
@@ -782,6 +800,7 @@ class ReplenishmentSuggestion(Aggregate):
             daily_sales=daily_sales,
             cover_days=cover_days,
             on_order=on_order,
+            demand=demand,
         )
         if quantity == 0:
             return None

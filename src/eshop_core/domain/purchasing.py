@@ -308,6 +308,8 @@ class PurchaseLine:
     def __attrs_post_init__(self) -> None:
         if not isinstance(self.unit_cost, Money) or self.unit_cost.amount < 0:
             raise InvalidInputError("unit_cost", "must be a non-negative Money")
+        if not self.unit_cost.is_rounded:
+            raise InvalidInputError("unit_cost", f"{self.unit_cost} is finer than the currency's minor unit")
 
     @property
     def outstanding(self) -> int:

@@ -496,6 +496,54 @@ class InventoryService:
             return None
         return self.suggest_if_low(uow, change.after, at=change.movement.at, policy=policy, above=before)
 
+    def request_replenishment(
+        self,
+        uow: UnitOfWork,
+        sku: str,
+        warehouse: str,
+        units: int,
+        *,
+        at: datetime,
+        policy: PolicyVersion | None = None,
+    ) -> ReplenishmentSuggestion | None:
+        """
+        Ask purchasing for ``units`` that waiting orders miss (ORD-04), unless a suggestion is open.
+
+        The suggestion covers the shortage on top of the usual quantity (see
+        :meth:`~eshop_core.domain.inventory.ReplenishmentSuggestion.quantity_for`).
+        """
+        if policy is None:
+            policy = self._shop.policies.version_in_force(uow, at)
+        rules = policy.rules.stock
+        suggestions = uow.repository(ReplenishmentSuggestion)
+        if suggestions.find(
+            where={"sku": sku, "warehouse": warehouse, "state": SuggestionState.OPEN}, limit=1
+        ).items:
+            return None
+        ledger = uow.port(StockLedger)
+        level = ledger.level(sku, warehouse)
+        threshold = (
+            level.low_stock_threshold if level.low_stock_threshold is not None else rules.low_stock_default
+        )
+        until = at + _INSTANT
+        sold = ledger.shipped(
+            sku, warehouse, since=until - timedelta(days=rules.sales_window_days), until=until
+        )
+        suggestion = ReplenishmentSuggestion.raise_for(
+            level=level,
+            threshold=threshold,
+            daily_sales=(Decimal(sold) / rules.sales_window_days).quantize(Decimal("0.01")),
+            cover_days=rules.replenishment_cover_days,
+            on_order=on_order(uow, sku, warehouse),
+            demand=units,
+            by=uow.actor,
+            at=at,
+            policy_version=policy.number,
+        )
+        if suggestion is not None:
+            suggestions.add(suggestion)
+        return suggestion
+
     def suggest_if_low(
         self,
         uow: UnitOfWork,

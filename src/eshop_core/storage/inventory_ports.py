@@ -26,9 +26,11 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from eshop_core.clock import ensure_aware
 from eshop_core.domain.catalog import check_sku
 from eshop_core.domain.inventory import (
     ADJUSTMENT_REASONS,
+    MAX_UNITS,
     MovementReason,
     StockChange,
     StockLevel,
@@ -90,8 +92,11 @@ def check_adjustment(delta: object, reason: object) -> tuple[int, MovementReason
     if checked is None:
         allowed = ", ".join(r.value for r in ADJUSTMENT_REASONS)
         raise InvalidInputError("reason", f"an adjustment needs one of {allowed}")
-    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0:
-        raise InvalidInputError("delta", f"must be a non-zero whole number of units, got {delta!r}")
+    if isinstance(delta, bool) or not isinstance(delta, int) or delta == 0 or abs(delta) > MAX_UNITS:
+        raise InvalidInputError(
+            "delta",
+            f"must be a non-zero whole number of units, at most {MAX_UNITS} either way, got {delta!r}",
+        )
     sign = ADJUSTMENT_REASONS[checked]
     if sign * delta < 0:
         direction = "negative" if sign < 0 else "positive"
@@ -255,8 +260,10 @@ def check_threshold(value: object) -> int | None:
     """Return ``value`` if it is ``None`` or a whole number of at least 0."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInputError("threshold", f"must be a whole number of at least 0 or None, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_UNITS:
+        raise InvalidInputError(
+            "threshold", f"must be a whole number from 0 to {MAX_UNITS} or None, got {value!r}"
+        )
     return value
 
 
@@ -440,6 +447,7 @@ class MemoryStockLedger:
 
     def shipped(self, sku: str, warehouse: str, *, since: datetime, until: datetime) -> int:
         """Return units shipped in the period."""
+        since, until = ensure_aware(since, field="since"), ensure_aware(until, field="until")
         return -sum(
             m.on_hand_delta
             for m in self._movements.values()
@@ -453,6 +461,7 @@ class MemoryStockLedger:
         self, *, since: datetime, until: datetime, warehouse: str | None = None
     ) -> Sequence[MovementSummary]:
         """Summarise movements per level."""
+        since, until = ensure_aware(since, field="since"), ensure_aware(until, field="until")
         out = []
         for (sku, wh), level in sorted(self._levels.items()):
             if warehouse is not None and wh != warehouse:
