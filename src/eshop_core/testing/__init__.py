@@ -7,6 +7,9 @@ The public test kit.
 * :class:`StorageContract` (from :mod:`eshop_core.testing.contract`, loaded on
   first use because it needs pytest) — the storage conformance suite, which
   every backend, built-in or third-party, runs;
+* :class:`StockLedgerContract` (from :mod:`eshop_core.testing.stock_ledger_contract`,
+  loaded on first use likewise) — the conformance suite of the ``StockLedger``
+  port (INV-01, INV-07) for every backend that stores stock;
 * :class:`~eshop_core.clock.FixedClock` is re-exported for convenience.
 """
 
@@ -38,9 +41,13 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The conformance suite imports pytest; load it only when asked for (not in __all__ for that reason).
+    # The conformance suites import pytest; load them only when asked for (not in __all__ for that reason).
     if name == "StorageContract":
         from eshop_core.testing.contract import StorageContract
 
         return StorageContract
+    if name == "StockLedgerContract":
+        from eshop_core.testing.stock_ledger_contract import StockLedgerContract
+
+        return StockLedgerContract
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
