@@ -84,6 +84,12 @@ class Permission(StrEnum):
     WAREHOUSE_MANAGE = "warehouse.manage"
     PURCHASE_ORDER = "purchase.order"
     SUPPLIER_MANAGE = "supplier.manage"
+    ORDER_INGEST = "order.ingest"
+    ORDER_READ = "order.read"
+    ORDER_HOLD = "order.hold"
+    ORDER_CONFIRM = "order.confirm"
+    ORDER_EDIT = "order.edit"
+    ORDER_CANCEL = "order.cancel"
 
 
 def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, frozenset[Permission]]:
@@ -93,21 +99,41 @@ def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, froze
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
     {
         Role.OPERATIONS: {
+            Permission.ORDER_READ,
+            Permission.ORDER_HOLD,
+            Permission.ORDER_CONFIRM,
+            Permission.ORDER_EDIT,
+            Permission.ORDER_CANCEL,
             Permission.POLICY_PROPOSE,
             Permission.CATALOG_EDIT,
             Permission.CHANNEL_SYNC,
             Permission.STOCK_READ,
         },
-        Role.CUSTOMER_SERVICE: {Permission.PERSONAL_DATA_READ, Permission.STOCK_READ},
-        Role.LOGISTICS: {Permission.PERSONAL_DATA_READ, Permission.STOCK_READ},
-        Role.WAREHOUSE: {Permission.STOCK_READ, Permission.STOCK_RECEIVE, Permission.STOCK_COUNT},
+        Role.CUSTOMER_SERVICE: {
+            Permission.ORDER_READ,
+            Permission.ORDER_HOLD,
+            Permission.ORDER_CONFIRM,
+            Permission.ORDER_EDIT,
+            Permission.ORDER_CANCEL,
+            Permission.PERSONAL_DATA_READ,
+            Permission.STOCK_READ,
+        },
+        Role.LOGISTICS: {Permission.ORDER_READ, Permission.PERSONAL_DATA_READ, Permission.STOCK_READ},
+        Role.WAREHOUSE: {
+            Permission.ORDER_READ,
+            Permission.STOCK_READ,
+            Permission.STOCK_RECEIVE,
+            Permission.STOCK_COUNT,
+        },
         Role.PURCHASING: {
+            Permission.ORDER_READ,
             Permission.STOCK_READ,
             Permission.STOCK_THRESHOLD,
             Permission.PURCHASE_ORDER,
             Permission.SUPPLIER_MANAGE,
         },
         Role.PRODUCT_MANAGER: {
+            Permission.ORDER_READ,
             Permission.POLICY_PROPOSE,
             Permission.APPROVAL_DECIDE,
             Permission.CATALOG_EDIT,
@@ -116,6 +142,11 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.STOCK_READ,
         },
         Role.DEPARTMENT_MANAGER: {
+            Permission.ORDER_READ,
+            Permission.ORDER_HOLD,
+            Permission.ORDER_CONFIRM,
+            Permission.ORDER_EDIT,
+            Permission.ORDER_CANCEL,
             Permission.AUDIT_READ,
             Permission.PERSONAL_DATA_READ,
             Permission.PERSONAL_DATA_ERASE,
@@ -131,12 +162,13 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.WAREHOUSE_MANAGE,
         },
         Role.FINANCE: {
+            Permission.ORDER_READ,
             Permission.AUDIT_READ,
             Permission.APPROVAL_DECIDE,
             Permission.STOCK_READ,
             Permission.VARIANCE_APPROVE,
         },
-        Role.DATA_ANALYST: {Permission.STOCK_READ},
+        Role.DATA_ANALYST: {Permission.ORDER_READ, Permission.STOCK_READ},
         Role.ADMINISTRATOR: {
             Permission.AUDIT_READ,
             Permission.OUTBOX_MANAGE,
@@ -147,6 +179,11 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.WAREHOUSE_MANAGE,
         },
         Role.SYSTEM: {
+            Permission.ORDER_INGEST,
+            Permission.ORDER_READ,
+            Permission.ORDER_CONFIRM,
+            Permission.ORDER_EDIT,
+            Permission.ORDER_CANCEL,
             Permission.OUTBOX_MANAGE,
             Permission.TIMERS_RUN,
             Permission.CHANNEL_SYNC,

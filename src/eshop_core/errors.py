@@ -18,7 +18,8 @@ and is importable from :mod:`eshop_core`::
     │   └── ChannelNotFoundError
     ├── StorageError
     │   ├── SchemaVersionError
-    │   └── KeyringError
+    │   ├── KeyringError
+    │   └── DuplicateKeyError
     └── ChannelError
         └── ChannelAPIError
             ├── ChannelThrottledError
@@ -58,6 +59,7 @@ __all__ = [
     "ChannelUnavailableError",
     "ConcurrencyError",
     "DomainError",
+    "DuplicateKeyError",
     "EshopError",
     "EshopWarning",
     "InsufficientStockError",
@@ -319,6 +321,19 @@ class SchemaVersionError(StorageError):
 
 class KeyringError(StorageError):
     """A key is missing, wrong or unreadable; nothing was written."""
+
+
+class DuplicateKeyError(StorageError):
+    """
+    Another unit of work stored the same unique key first; nothing was written. Retrying sees it.
+
+    Attributes:
+        table: The table whose unique key clashed, if known.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None) -> None:
+        self.table = table
+        super().__init__(message)
 
 
 class ChannelError(EshopError):

@@ -20,9 +20,14 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+
     import typer
 
     from eshop_core.calendar import CalendarSupplement
+    from eshop_core.domain.inventory import StockLevel
+    from eshop_core.domain.order_audit import AuditRule
+    from eshop_core.domain.orders import Order
     from eshop_core.events import EventEnvelope
     from eshop_core.storage.ports import BackendSpec
     from eshop_core.timers import TimerHandler
@@ -115,6 +120,56 @@ def eshop_register_timer_handlers(register: Callable[[str, TimerHandler], None])
     Every implementation is called once per :meth:`Shop.open
     <eshop_core.Shop.open>`; a kind registered twice raises
     :class:`~eshop_core.errors.PluginError`.
+
+    .. versionadded:: 0.1
+    """
+
+
+# --------------------------------------------------------------------------
+# Orders
+# --------------------------------------------------------------------------
+
+
+@hookspec
+def eshop_register_audit_rules(register: Callable[[AuditRule], None]) -> None:
+    """
+    Register order audit rules (ORD-02).
+
+    Args:
+        register: Call ``register(rule)`` with an
+            :class:`~eshop_core.domain.order_audit.AuditRule`: a ``name`` and
+            ``check(order, context)`` returning findings.
+
+    Every implementation is called once per :meth:`Shop.open
+    <eshop_core.Shop.open>`; the shop's orders service runs every rule, in
+    registration order, on each paid order, and any finding holds the order
+    for a person. A name registered twice raises
+    :class:`~eshop_core.errors.PluginError`. The built-in rules come from the
+    ``eshop_core.services.order_plugin`` default plug-in.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec(firstresult=True)
+def eshop_choose_warehouse(
+    order: Order, missing: Mapping[str, int], candidates: Mapping[str, Sequence[StockLevel]]
+) -> Mapping[str, Sequence[tuple[str, int]]] | None:
+    """
+    Choose the warehouses that reserve stock for an order (ORD-04).
+
+    Args:
+        order: The order being allocated (read it; do not change it).
+        missing: Units to reserve per SKU.
+        candidates: Each SKU's stock levels, in warehouse priority order.
+
+    Returns:
+        ``{sku: [(warehouse, units), ...]}``, or ``None`` to let the next
+        plug-in (finally the default: one warehouse with everything, else by
+        priority) decide. Units short of ``missing`` leave the order short.
+
+    The first non-None result wins. The stock is then reserved atomically;
+    what another order took meanwhile is simply not reserved.
 
     .. versionadded:: 0.1
     """

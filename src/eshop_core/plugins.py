@@ -47,6 +47,7 @@ OWN_DISTRIBUTION: Final = "eshop"
 
 DEFAULT_PLUGINS: Final[tuple[str, ...]] = (
     "eshop_core.storage.memory",
+    "eshop_core.services.order_plugin",
     "eshop_core.testing.example",
 )
 """Modules of eshop_core registered in every plug-in manager."""

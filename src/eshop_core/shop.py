@@ -32,6 +32,7 @@ from eshop_core.services.approvals import ApprovalsService
 from eshop_core.services.audit import AuditService
 from eshop_core.services.catalog import CatalogService
 from eshop_core.services.inventory import InventoryService
+from eshop_core.services.orders import OrdersService
 from eshop_core.services.outbox import OutboxService, Subscriber
 from eshop_core.services.personal_data import PersonalDataService
 from eshop_core.services.policies import PoliciesService
@@ -118,6 +119,13 @@ def _collect_timer_handlers(pm: pluggy.PluginManager) -> dict[str, TimerHandler]
     return handlers
 
 
+def _collect_audit_rules(pm: pluggy.PluginManager) -> list[Any]:
+    rules: list[Any] = []
+    for impl in pm.hook.eshop_register_audit_rules.get_hookimpls():  # registration order
+        impl.function(register=rules.append)
+    return rules
+
+
 def _collect_subscribers(pm: pluggy.PluginManager) -> dict[str, Subscriber]:
     subscribers: dict[str, Subscriber] = {}
     for impl in pm.hook.eshop_event.get_hookimpls():
@@ -171,6 +179,8 @@ class Shop:
         stock_counts: Stocktaking (:class:`~eshop_core.services.stock_counts.StockCountService`).
         purchasing: Suppliers, purchase plans and orders, receiving
             (:class:`~eshop_core.services.purchasing.PurchasingService`).
+        orders: Channel orders: ingestion, audit, confirmation, allocation
+            (:class:`~eshop_core.services.orders.OrdersService`).
     """
 
     def __init__(
@@ -196,6 +206,10 @@ class Shop:
         self.inventory = InventoryService(self)
         self.stock_counts = StockCountService(self)
         self.purchasing = PurchasingService(self)
+        self.orders = OrdersService(self)
+        self.orders.set_audit_rules(_collect_audit_rules(plugins))
+        if plugins.hook.eshop_choose_warehouse.get_hookimpls():
+            self.orders.set_warehouse_chooser(plugins.hook.eshop_choose_warehouse)
         self._scheduler = Scheduler(self, timer_handlers)
         self._closed = False
 

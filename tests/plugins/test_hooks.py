@@ -200,3 +200,112 @@ def test_unknown_hook_in_a_plugin_is_refused() -> None:
 
     with pytest.raises(PluginError, match="eshop_evnet"):
         Shop.open("memory://", plugins=[Typo()])
+
+
+def _order_shop(*plugins: object) -> Shop:
+    from eshop_core import Role
+
+    shop = Shop.open("memory://", plugins=list(plugins))
+    boss = Actor("zhao.lei", roles={Role.DEPARTMENT_MANAGER})
+    li = Actor("li.ming", roles={Role.OPERATIONS})
+    shop.inventory.open_warehouse(boss, code="SH-01", name="Shanghai", priority=1)
+    shop.inventory.open_warehouse(boss, code="BJ-01", name="Beijing", priority=2)
+    shop.catalog.create_product(
+        li,
+        {
+            "name": "Blue mug",
+            "shipping_method": "express",
+            "variants": [
+                {
+                    "sku": "MUG-BLUE",
+                    "attributes": {"colour": "blue"},
+                    "price": {"amount": "39.00", "currency": "CNY"},
+                }
+            ],
+        },
+    )
+    with shop.unit_of_work(boss) as uow:
+        shop.inventory.receive_in(uow, "MUG-BLUE", "SH-01", 10)
+        shop.inventory.receive_in(uow, "MUG-BLUE", "BJ-01", 10)
+        uow.commit()
+    return shop
+
+
+def _channel_order(province: str = "上海市") -> dict[str, Any]:
+    return {
+        "channel": "tmall",
+        "external_id": "TM-1",
+        "status": "paid",
+        "placed_at": "2026-03-02T10:00:00+08:00",
+        "modified_at": "2026-03-02T10:01:00+08:00",
+        "currency": "CNY",
+        "consignee": {
+            "name": "Li Lei",
+            "phone": "13800138000",
+            "province": province,
+            "city": "海口市",
+            "address": "滨海大道 88 号 3 栋 502",
+        },
+        "lines": [{"sku": "MUG-BLUE", "quantity": 2, "unit_price": "39.00"}],
+        "total": "78.00",
+        "payment": {"method": "alipay", "paid_at": "2026-03-02T10:01:00+08:00"},
+    }
+
+
+def test_hook_eshop_register_audit_rules() -> None:
+    from eshop_core.domain.orders import AuditFinding, Order, OrderState
+
+    class NoIslands:
+        name = "delivery_area"
+
+        def check(self, order: Order, context: Any) -> list[AuditFinding]:
+            if order.province == "海南省":
+                return [AuditFinding(rule=self.name, detail="no delivery to this province")]
+            return []
+
+    class Areas:
+        @hookimpl
+        def eshop_register_audit_rules(self, register: Callable[..., None]) -> None:
+            register(NoIslands())
+
+    shop = _order_shop(Areas())
+    assert shop.orders.audit_rules[-1] == "delivery_area"
+    result = shop.orders.ingest(Actor.system("channel:tmall"), _channel_order(province="海南省"))
+    assert result.state is OrderState.HELD
+    assert [(f.rule, f.detail) for f in result.findings] == [
+        ("delivery_area", "no delivery to this province")
+    ]
+
+
+def test_hook_eshop_register_audit_rules_refuses_a_name_twice() -> None:
+    from eshop_core.domain.order_audit import PhoneRule
+
+    class Again:
+        @hookimpl
+        def eshop_register_audit_rules(self, register: Callable[..., None]) -> None:
+            register(PhoneRule())
+
+    with pytest.raises(PluginError, match="'phone' registered twice"):
+        Shop.open("memory://", plugins=[Again()])
+
+
+def test_hook_eshop_choose_warehouse() -> None:
+    from eshop_core.domain.orders import OrderState
+
+    calls: list[dict[str, int]] = []
+
+    class PreferBeijing:
+        @hookimpl
+        def eshop_choose_warehouse(self, missing: dict[str, int], candidates: Any) -> Any:
+            calls.append(dict(missing))
+            assert [lv.warehouse for lv in candidates["MUG-BLUE"]] == ["SH-01", "BJ-01"]  # priority order
+            return {sku: [("BJ-01", units)] for sku, units in missing.items()}
+
+    shop = _order_shop(PreferBeijing())
+    result = shop.orders.ingest(Actor.system("channel:tmall"), _channel_order())
+    assert result.state is OrderState.ALLOCATED
+    assert calls == [{"MUG-BLUE": 2}]
+    view = shop.orders.get(Actor.system("orders"), result.id)
+    assert view.line("MUG-BLUE").allocations == (("BJ-01", 2),)
+    assert shop.inventory.level(Actor.system("orders"), "MUG-BLUE", "BJ-01").reserved == 2
+    assert shop.inventory.level(Actor.system("orders"), "MUG-BLUE", "SH-01").reserved == 0

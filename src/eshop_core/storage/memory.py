@@ -228,6 +228,7 @@ def eshop_register_storage_ports(
     from eshop_core.storage.inventory_ports import MemoryStockLedger, StockLedger
     from eshop_core.storage.memory_personal import MemoryPersonalDataStore
     from eshop_core.storage.memory_ports import MemoryAuditLog, MemoryOutboxStore, MemoryTimerStore
+    from eshop_core.storage.order_ports import MemoryOrderBook, OrderBook
     from eshop_core.storage.personal_ports import PersonalDataStore
 
     register(OutboxStore, MemoryOutboxStore)
@@ -236,3 +237,4 @@ def eshop_register_storage_ports(
     register(PersonalDataStore, MemoryPersonalDataStore)
     register(SkuRegistry, MemorySkuRegistry)
     register(StockLedger, MemoryStockLedger)
+    register(OrderBook, MemoryOrderBook)

@@ -416,10 +416,18 @@ class UnitOfWork(Protocol):
     Use it as a context manager. Nothing is kept unless :meth:`commit` is
     called; leaving the block by an exception or without committing rolls
     everything back. A unit of work belongs to one thread.
+
+    Attributes:
+        actor: Who acts.
+        clock: The shop's clock.
+        index_key: The key blind indexes are computed with (see
+            :func:`~eshop_core.personal_data.blind_index`), for services that
+            match personal data through a named port.
     """
 
     actor: Actor
     clock: Clock
+    index_key: bytes
 
     def repository(self, aggregate_type: type[A]) -> Repository[A]:
         """
