@@ -463,6 +463,19 @@ class OrdersService:
     def _ingest(
         self, actor: Actor, batch: list[ChannelOrder], *, prefix: str = ""
     ) -> tuple[IngestResult, ...]:
+        # Two processes may create the same channel order at once (webhook and poll): the
+        # unique key lets one commit; the other's batch is retried and then finds the order.
+        for attempt in range(_KEY_RETRIES):
+            try:
+                return self._ingest_once(actor, batch, prefix=prefix)
+            except DuplicateKeyError:
+                if attempt == _KEY_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _ingest_once(
+        self, actor: Actor, batch: list[ChannelOrder], *, prefix: str = ""
+    ) -> tuple[IngestResult, ...]:
         shop = self._shop
         now = shop.clock.now()
         fields = []
