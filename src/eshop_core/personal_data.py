@@ -95,11 +95,22 @@ def blind_index(index_key: bytes, value: str, kind: PiiKind = PiiKind.TEXT) -> s
     return mac.hexdigest()
 
 
+_INDEXED: dict[type[Any], tuple[tuple[str, PiiKind], ...]] = {}
+
+
+def _indexed_fields(cls: type[Any]) -> tuple[tuple[str, PiiKind], ...]:
+    found = _INDEXED.get(cls)
+    if found is None:
+        found = _INDEXED[cls] = tuple(
+            (f.name, kind_of(f)) for f in personal_fields(cls) if f.metadata.get("blind_index", False)
+        )
+    return found
+
+
 def blind_index_values(index_key: bytes, aggregate: object) -> Mapping[str, str | None]:
     """Return the blind index of every ``blind_index`` field of ``aggregate`` (``None`` for empty values)."""
     out: dict[str, str | None] = {}
-    for field in personal_fields(type(aggregate)):
-        if field.metadata.get("blind_index", False):
-            value = getattr(aggregate, field.name)
-            out[field.name] = None if value is None else blind_index(index_key, str(value), kind_of(field))
+    for name, kind in _indexed_fields(type(aggregate)):
+        value = getattr(aggregate, name)
+        out[name] = None if value is None else blind_index(index_key, str(value), kind)
     return out

@@ -301,11 +301,34 @@ def _average(count: int, total: Money) -> Money | None:
 
 @attrs.define
 class _Batch:
-    """What one ingestion batch knows: look-alikes and totals, kept current as orders are added."""
+    """
+    What one unit of work knows while it ingests or allocates: kept current as it goes.
 
-    lookalikes: list[Lookalike]
-    totals: dict[str, OrderTotals]
-    window: timedelta
+    Look-alikes by items key, order totals per currency, blind indexes
+    computed, warehouse priorities, and the stock levels of the SKUs seen —
+    updated from each reservation's result, so later orders of the batch
+    choose warehouses on what is really left.
+    """
+
+    index_key: bytes
+    window: timedelta = timedelta(0)
+    by_items: dict[str, list[Lookalike]] = attrs.field(factory=dict)
+    totals: dict[str, OrderTotals] = attrs.field(factory=dict)
+    indexes: dict[tuple[str, str], str] = attrs.field(factory=dict)
+    priorities: dict[str, int] | None = None
+    levels: dict[str, dict[str, StockLevel]] = attrs.field(factory=dict)
+
+    def index(self, value: str, kind: PiiKind = PiiKind.TEXT) -> str:
+        """The blind index of ``value``, computed once per batch."""
+        key = (kind.value, value)
+        found = self.indexes.get(key)
+        if found is None:
+            found = self.indexes[key] = blind_index(self.index_key, value, kind)
+        return found
+
+    def add(self, lookalike: Lookalike) -> None:
+        """Remember an order of the batch for the duplicate rule."""
+        self.by_items.setdefault(lookalike.items_key, []).append(lookalike)
 
 
 class OrdersService:
@@ -495,29 +518,25 @@ class OrdersService:
             book = uow.port(OrderBook)
             known = book.known([c.key for c in batch])
             orders = uow.repository(Order)
-            index_key = uow.index_key
-            window = policy.rules.orders.duplicate_window
+            state = _Batch(index_key=uow.index_key, window=policy.rules.orders.duplicate_window)
             fresh = [(c, f) for c, f in zip(batch, fields, strict=True) if c.key not in known]
-            phones = sorted({blind_index(index_key, c.consignee.phone, PiiKind.PHONE) for c, _f in fresh})
-            buyers = sorted({blind_index(index_key, c.buyer) for c, _f in fresh if c.buyer})
-            since = min((c.placed_at for c, _f in fresh), default=now) - window
-            state = _Batch(
-                lookalikes=(
-                    book.lookalikes(
-                        phone_indexes=phones,
-                        buyer_indexes=buyers,
-                        items_keys=sorted({_items(f) for _c, f in fresh}),
-                        since=since,
-                    )
-                    if fresh
-                    else []
-                ),
-                totals={
-                    currency: book.totals(buyer_indexes=buyers, currency=currency)
-                    for currency in sorted({c.currency for c, _f in fresh})
-                },
-                window=window,
-            )
+            phones = sorted({state.index(c.consignee.phone, PiiKind.PHONE) for c, _f in fresh})
+            buyers = sorted({state.index(c.buyer) for c, _f in fresh if c.buyer})
+            since = min((c.placed_at for c, _f in fresh), default=now) - state.window
+            if fresh:
+                for lookalike in book.lookalikes(
+                    phone_indexes=phones,
+                    buyer_indexes=buyers,
+                    items_keys=sorted({_items(f) for _c, f in fresh}),
+                    since=since,
+                ):
+                    state.add(lookalike)
+            state.totals = {
+                currency: book.totals(buyer_indexes=buyers, currency=currency)
+                for currency in sorted({c.currency for c, _f in fresh})
+            }
+            if fresh:
+                self._prefetch(uow, state, {line.sku for c, _f in fresh for line in c.lines})
             seen: dict[tuple[str, str], Order] = {}
             touched: dict[uuid.UUID, Order] = {}
             for channel_order, order_fields in zip(batch, fields, strict=True):
@@ -578,21 +597,20 @@ class OrdersService:
         else:
             due = _due(self._shop, channel_order.placed_at, rules.orders.payment_reminder)
             uow.port(TimerStore).schedule(kind=PAYMENT_REMINDER_TIMER, aggregate_id=order.id, due_at=due)
-        index_key = uow.index_key
-        batch.lookalikes.append(
+        batch.add(
             Lookalike(
                 id=order.id,
                 channel=order.channel,
                 external_id=order.external_id,
                 items_key=order.items_key,
-                phone_index=blind_index(index_key, order.consignee_phone, PiiKind.PHONE),
-                buyer_index=None if order.buyer is None else blind_index(index_key, order.buyer),
+                phone_index=batch.index(order.consignee_phone, PiiKind.PHONE),
+                buyer_index=None if order.buyer is None else batch.index(order.buyer),
                 placed_at=order.placed_at,
                 state=order.state,
             )
         )
         if order.state is not OrderState.CANCELLED:
-            _count(batch, order, index_key)
+            _count(batch, order)
         return order
 
     def _revise(
@@ -627,14 +645,12 @@ class OrdersService:
     def _audit(
         self, uow: UnitOfWork, order: Order, policy: PolicyVersion, batch: _Batch, now: datetime
     ) -> None:
-        index_key = uow.index_key
-        phone = blind_index(index_key, order.consignee_phone, PiiKind.PHONE)
-        buyer = None if order.buyer is None else blind_index(index_key, order.buyer)
+        phone = batch.index(order.consignee_phone, PiiKind.PHONE)
+        buyer = None if order.buyer is None else batch.index(order.buyer)
         duplicates = [
             (x.channel, x.external_id)
-            for x in batch.lookalikes
+            for x in batch.by_items.get(order.items_key, ())
             if x.id != order.id
-            and x.items_key == order.items_key
             and x.state is not OrderState.CANCELLED
             and (x.phone_index == phone or (buyer is not None and x.buyer_index == buyer))
             and abs(x.placed_at - order.placed_at) <= batch.window
@@ -659,7 +675,7 @@ class OrdersService:
         order.pass_audit(by=ORDERS_ACTOR, at=now, policy_version=policy.number)
         if policy.rules.orders.auto_confirm:
             order.confirm(by=ORDERS_ACTOR, at=now, policy_version=policy.number)
-            self._allocate(uow, order, ORDERS_ACTOR, now, policy)
+            self._allocate(uow, order, ORDERS_ACTOR, now, policy, batch)
         else:
             self._schedule_confirmation(uow, order)
 
@@ -669,29 +685,76 @@ class OrdersService:
                 kind=CONFIRMATION_TIMER, aggregate_id=order.id, due_at=order.confirmation_due_at
             )
 
-    def _priorities(self, uow: UnitOfWork) -> dict[str, int]:
+    def _priorities(self, uow: UnitOfWork, batch: _Batch | None = None) -> dict[str, int]:
+        if batch is not None and batch.priorities is not None:
+            return batch.priorities
         from eshop_core.domain.inventory import Warehouse
 
-        return {w.code: w.priority for w in all_pages(uow, Warehouse)}
+        priorities = {w.code: w.priority for w in all_pages(uow, Warehouse)}
+        if batch is not None:
+            batch.priorities = priorities
+        return priorities
+
+    def _prefetch(self, uow: UnitOfWork, batch: _Batch, skus: Iterable[str]) -> None:
+        """Read the stock levels of ``skus`` the batch has not seen, in one query."""
+        wanted = [sku for sku in skus if sku not in batch.levels]
+        if wanted:
+            for sku, levels in uow.port(StockLedger).levels_of(wanted).items():
+                batch.levels[sku] = {level.warehouse: level for level in levels}
+
+    def _candidates(self, uow: UnitOfWork, skus: Iterable[str], batch: _Batch) -> dict[str, list[StockLevel]]:
+        priorities = self._priorities(uow, batch)
+        wanted = list(skus)
+        self._prefetch(uow, batch, wanted)
+        return {
+            sku: sorted(
+                (lv for lv in batch.levels[sku].values() if lv.warehouse in priorities),
+                key=lambda lv: (priorities[lv.warehouse], lv.warehouse),
+            )
+            for sku in wanted
+        }
 
     def _allocate(
-        self, uow: UnitOfWork, order: Order, actor: Actor, now: datetime, policy: PolicyVersion
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        actor: Actor,
+        now: datetime,
+        policy: PolicyVersion,
+        batch: _Batch | None = None,
     ) -> None:
         missing = order.shortage
         if not missing:
             order.allocate({}, by=actor, at=now)
             return
-        ledger = uow.port(StockLedger)
-        priorities = self._priorities(uow)
-        candidates: dict[str, list[StockLevel]] = {}
-        for sku in missing:
-            levels = [lv for lv in ledger.levels(sku=sku, limit=1000).items if lv.warehouse in priorities]
-            candidates[sku] = sorted(levels, key=lambda lv: (priorities[lv.warehouse], lv.warehouse))
+        if batch is None:
+            batch = _Batch(index_key=uow.index_key)
+        candidates = self._candidates(uow, missing, batch)
         plan: Mapping[str, Sequence[tuple[str, int]]] | None = None
         if self._chooser is not None:
             plan = self._chooser(order=order, missing=dict(missing), candidates=candidates)
         if plan is None:
             plan = default_allocation(missing, candidates)
+        reserved = self._reserve(uow, order, plan, missing, policy, batch)
+        order.allocate(reserved, by=actor, at=now)
+        if order.state is OrderState.SHORT:
+            priorities = self._priorities(uow, batch)
+            first = min(priorities, key=lambda w: (priorities[w], w)) if priorities else None
+            if first is not None:
+                inventory = self._shop.inventory
+                for sku, units in order.shortage.items():
+                    inventory.request_replenishment(uow, sku, first, units, at=now, policy=policy)
+
+    def _reserve(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        plan: Mapping[str, Sequence[tuple[str, int]]],
+        missing: Mapping[str, int],
+        policy: PolicyVersion,
+        batch: _Batch,
+    ) -> Allocation:
+        """Reserve the parts of ``plan`` atomically; return what was reserved (others may have taken some)."""
         reserved: Allocation = {}
         inventory = self._shop.inventory
         reference = f"order:{order.id}"
@@ -704,20 +767,20 @@ class OrdersService:
                 if units <= 0:
                     continue
                 try:
-                    inventory.reserve_in(uow, sku, warehouse, units, reference=reference, policy=policy)
-                except InsufficientStockError as error:  # taken by another order meanwhile
+                    change = inventory.reserve_in(
+                        uow, sku, warehouse, units, reference=reference, policy=policy
+                    )
+                except InsufficientStockError as error:  # taken by another unit of work meanwhile
                     units = min(units, error.available)
                     if units <= 0:
                         continue
-                    inventory.reserve_in(uow, sku, warehouse, units, reference=reference, policy=policy)
+                    change = inventory.reserve_in(
+                        uow, sku, warehouse, units, reference=reference, policy=policy
+                    )
+                batch.levels.setdefault(sku, {})[warehouse] = change.after
                 reserved.setdefault(sku, []).append((warehouse, units))
                 left -= units
-        order.allocate(reserved, by=actor, at=now)
-        if order.state is OrderState.SHORT:
-            first = min(priorities, key=lambda w: (priorities[w], w)) if priorities else None
-            if first is not None:
-                for sku, units in order.shortage.items():
-                    inventory.request_replenishment(uow, sku, first, units, at=now, policy=policy)
+        return reserved
 
     def _release(
         self, uow: UnitOfWork, order: Order, released: Mapping[str, Sequence[tuple[str, int]]]
@@ -871,15 +934,7 @@ class OrdersService:
         self, uow: UnitOfWork, order: Order, actor: Actor, now: datetime, policy: PolicyVersion
     ) -> None:
         missing = order.shortage
-        ledger = uow.port(StockLedger)
-        priorities = self._priorities(uow)
-        candidates = {
-            sku: sorted(
-                [lv for lv in ledger.levels(sku=sku, limit=1000).items if lv.warehouse in priorities],
-                key=lambda lv: (priorities[lv.warehouse], lv.warehouse),
-            )
-            for sku in missing
-        }
+        candidates = self._candidates(uow, missing, _Batch(index_key=uow.index_key))
         plan = default_allocation(missing, candidates)
         if order.state is OrderState.BACKORDERED and any(
             sum(n for _w, n in plan.get(sku, ())) < units for sku, units in missing.items()
@@ -925,7 +980,7 @@ class OrdersService:
             uow.port(OrderBook).note([order])
 
 
-def _count(batch: _Batch, order: Order, index_key: bytes) -> None:
+def _count(batch: _Batch, order: Order) -> None:
     """Add ``order`` to the batch's totals, so later orders of the batch see it in the averages."""
     currency = order.total.currency
     totals = batch.totals.get(currency)
@@ -934,7 +989,7 @@ def _count(batch: _Batch, order: Order, index_key: bytes) -> None:
     n, s = totals.shop
     per_buyer = totals.per_buyer
     if order.buyer is not None:
-        index = blind_index(index_key, order.buyer)
+        index = batch.index(order.buyer)
         bn, bs = per_buyer.get(index, (0, Money.zero(currency)))
         per_buyer[index] = (bn + 1, bs + order.total)
     batch.totals[currency] = OrderTotals(per_buyer=per_buyer, shop=(n + 1, s + order.total))

@@ -226,6 +226,10 @@ class StockLedger(Protocol):
         """Return stocked levels in (SKU, warehouse) order, one page at a time."""
         ...
 
+    def levels_of(self, skus: Sequence[str]) -> dict[str, list[StockLevel]]:
+        """Return every stocked level of each SKU in ``skus``, by warehouse code (one query)."""
+        ...
+
     def movements(
         self,
         *,
@@ -285,7 +289,7 @@ class MemoryStockLedger:
         reference: str | None,
         note: str | None,
     ) -> StockChange:
-        self._uow.put(self._levels, (sku, warehouse), new)
+        self._keep(sku, warehouse, new)
         seq = self._uow.next_sequence("stock_movements")
         movement = StockMovement(
             seq=seq,
@@ -305,6 +309,12 @@ class MemoryStockLedger:
         return StockChange(
             before=_view(sku, warehouse, old), after=_view(sku, warehouse, new), movement=movement
         )
+
+    def _keep(self, sku: str, warehouse: str, level: _Level) -> None:
+        if (sku, warehouse) not in self._levels:
+            by_sku: dict[str, tuple[str, ...]] = self._uow.table("stock_levels_by_sku")
+            self._uow.put(by_sku, sku, (*by_sku.get(sku, ()), warehouse))
+        self._uow.put(self._levels, (sku, warehouse), level)
 
     def _current(self, sku: str, warehouse: str) -> _Level:
         return self._levels.get((sku, warehouse), _Level())
@@ -390,7 +400,7 @@ class MemoryStockLedger:
         """Set the warning level."""
         sku, warehouse = check_sku(sku), check_warehouse_code(warehouse)
         new = attrs.evolve(self._current(sku, warehouse), threshold=check_threshold(threshold))
-        self._uow.put(self._levels, (sku, warehouse), new)
+        self._keep(sku, warehouse, new)
         return _view(sku, warehouse, new)
 
     def level(self, sku: str, warehouse: str) -> StockLevel:
@@ -420,6 +430,16 @@ class MemoryStockLedger:
         items = tuple(_view(s, w, self._levels[(s, w)]) for s, w in page)
         more = len(keys) > limit
         return Page(items, encode_level_cursor(*page[-1]) if more else None)
+
+    def levels_of(self, skus: Sequence[str]) -> dict[str, list[StockLevel]]:
+        """Return the levels of each SKU."""
+        wanted = {check_sku(sku, field="skus") for sku in skus}
+        out: dict[str, list[StockLevel]] = {sku: [] for sku in sorted(wanted)}
+        by_sku: dict[str, list[str]] = self._uow.table("stock_levels_by_sku")
+        for sku in out:
+            for warehouse in sorted(by_sku.get(sku, ())):
+                out[sku].append(_view(sku, warehouse, self._levels[(sku, warehouse)]))
+        return out
 
     def movements(
         self,

@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -31,6 +30,7 @@ from eshop_core.hookspecs import hookimpl
 from eshop_core.keyring import Keyring
 from eshop_core.personal_data import blind_index_values
 from eshop_core.storage.ports import AuditLog, BackendOptions, BackendSpec, OutboxStore, TimerStore
+from eshop_core.storage.snapshots import snapshot
 from eshop_core.storage.unit_of_work import BaseRepository, BaseUnitOfWork
 
 __all__ = ["MemoryBackend", "MemoryDatabase", "MemoryRepository", "MemoryUnitOfWork"]
@@ -73,7 +73,8 @@ class MemoryUnitOfWork(BaseUnitOfWork):
     def __init__(self, database: MemoryDatabase, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.database = database
-        self._undo: list[Callable[[], None]] = []
+        # (table, key, previous value or _MISSING), replayed backwards on rollback
+        self._undo: list[tuple[dict[Any, Any], Any, Any]] = []
 
     def _begin(self) -> None:
         if not self.database.lock.acquire(timeout=LOCK_TIMEOUT_SECONDS):
@@ -85,8 +86,11 @@ class MemoryUnitOfWork(BaseUnitOfWork):
 
     def _rollback(self) -> None:
         try:
-            for undo in reversed(self._undo):
-                undo()
+            for table, key, old in reversed(self._undo):
+                if old is _MISSING:
+                    table.pop(key, None)
+                else:
+                    table[key] = old
         finally:
             self._undo.clear()
             self.database.lock.release()
@@ -98,17 +102,13 @@ class MemoryUnitOfWork(BaseUnitOfWork):
 
     def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         """Set ``table[key] = value``, undone on rollback."""
-        old = table.get(key, _MISSING)
-        self._undo.append(
-            lambda: table.__setitem__(key, old) if old is not _MISSING else table.pop(key, None)
-        )
+        self._undo.append((table, key, table.get(key, _MISSING)))
         table[key] = value
 
     def delete(self, table: dict[Any, Any], key: Any) -> None:
         """Remove ``table[key]`` if present, undone on rollback."""
         if key in table:
-            old = table.pop(key)
-            self._undo.append(lambda: table.__setitem__(key, old))
+            self._undo.append((table, key, table.pop(key)))
 
     def next_sequence(self, name: str) -> int:
         """Return the next value of sequence ``name`` (1, 2, ...), undone on rollback."""
@@ -122,7 +122,7 @@ class MemoryUnitOfWork(BaseUnitOfWork):
 
 
 def _copy(aggregate: A) -> A:
-    clone = copy.deepcopy(aggregate)
+    clone = snapshot(aggregate)
     clone._pending = []
     return clone
 

@@ -480,6 +480,26 @@ class StockLedgerContract:
             assert _levels(ledger, sku="MUG_RED", warehouse=WH_A) == []
             assert _levels(ledger, sku=NEW) == []
 
+    def test_inv_01_levels_of_returns_each_skus_levels_in_one_call(self, shop: Shop) -> None:
+        """``levels_of`` gives every stocked level of each named SKU; an unstocked SKU maps to []."""
+        _stock(shop, "MUG-BLUE", WH_B, 3)
+        _stock(shop, "MUG-BLUE", WH_A, 5)
+        _stock(shop, "MUG_RED", WH_A, 2)
+        with shop.unit_of_work(LI) as uow:
+            ledger = uow.port(StockLedger)
+            ledger.reserve("MUG-BLUE", WH_A, 4)  # the unit of work's own changes are seen
+            found = ledger.levels_of(["MUG-BLUE", NEW, "MUG-BLUE"])
+            assert list(found) == sorted({"MUG-BLUE", NEW})
+            assert found["MUG-BLUE"] == sorted(
+                [ledger.level("MUG-BLUE", WH_A), ledger.level("MUG-BLUE", WH_B)], key=lambda lv: lv.warehouse
+            )
+            assert found["MUG-BLUE"][[lv.warehouse for lv in found["MUG-BLUE"]].index(WH_A)].available == 1
+            assert found[NEW] == []
+            assert ledger.levels_of([]) == {}
+            with pytest.raises(InvalidInputError) as error:
+                ledger.levels_of(["not a sku"])
+            assert error.value.field == "skus"
+
     def test_inv_01_levels_and_movements_refuse_bad_limits_and_cursors(self, shop: Shop) -> None:
         """Page sizes run from 1 to MAX_PAGE_SIZE; a cursor must come from a previous page."""
         with shop.unit_of_work(LI) as uow:

@@ -95,6 +95,11 @@ _TAKE: Final = (
 _LEVEL: Final = select(*_LEVEL_COLUMNS).where(
     _l.sku == bindparam("sku"), _l.warehouse == bindparam("warehouse")
 )
+_LEVELS_OF: Final = (
+    select(_l.sku, _l.warehouse, *_LEVEL_COLUMNS)
+    .where(_l.sku.in_(bindparam("skus", expanding=True)))
+    .order_by(_l.sku, _l.warehouse)
+)
 _APPEND: Final = stock_movements.insert().returning(_m.seq)
 _SHIPPED: Final = select(func.coalesce(func.sum(_m.on_hand_delta), 0)).where(
     _m.sku == bindparam("sku"),
@@ -484,6 +489,15 @@ class SqlStockLedger:
         found = [_level(row.sku, row.warehouse, row) for row in rows[:limit]]
         more = len(rows) > limit
         return Page(tuple(found), encode_level_cursor(found[-1].sku, found[-1].warehouse) if more else None)
+
+    def levels_of(self, skus: Sequence[str]) -> dict[str, list[StockLevel]]:
+        """Return every stocked level of each SKU in ``skus``, by warehouse code (one query)."""
+        wanted = sorted({check_sku(sku, field="skus") for sku in skus})
+        out: dict[str, list[StockLevel]] = {sku: [] for sku in wanted}
+        if wanted:
+            for row in self._uow.rows(_LEVELS_OF, {"skus": wanted}):
+                out[row.sku].append(_level(row.sku, row.warehouse, row))
+        return out
 
     def movements(
         self,
