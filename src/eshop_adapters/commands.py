@@ -164,6 +164,7 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
 
         listing_figures = _catalog_section(shop, console, li, boss)
         stock_figures = _inventory_section(shop, console, boss)
+        order_figures = _orders_section(shop, console, clock)
 
         console.rule("outbox: events delivered to subscribers")
         delivery = shop.outbox.deliver()
@@ -180,9 +181,18 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
                     w.name, str(w.version), w.price.format("zh_CN"), str(stock.level(w.id)), str(w.reviews)
                 )
         console.print(table)
-        audit = Table("#", "when", "who", "what", "version", title="audit log (GOV-05)")
-        entries = shop.audit.entries(boss, limit=50).items
-        for e in entries:
+        entries: list[Any] = []
+        cursor: str | None = None
+        while True:
+            page = shop.audit.entries(boss, limit=500, cursor=cursor)
+            entries.extend(page.items)
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+        audit = Table(
+            "#", "when", "who", "what", "version", title=f"audit log (GOV-05): the last 25 of {len(entries)}"
+        )
+        for e in entries[-25:]:
             audit.add_row(str(e.seq), _local(e.occurred_at), e.actor_id, e.action, str(e.aggregate_version))
         console.print(audit)
         describe = getattr(shop.backend, "describe", None)
@@ -194,6 +204,7 @@ def run_demo(url: str, console: Console) -> dict[str, Any]:
         return {
             **listing_figures,
             **stock_figures,
+            **order_figures,
             "records": len(widgets),
             "audit_entries": len(entries),
             "events_delivered": delivery.delivered,
@@ -365,6 +376,99 @@ def _inventory_section(shop: Shop, console: Console, boss: Actor) -> dict[str, A
         f"{sku} in SH-01: on hand {level.on_hand}, reserved {level.reserved}, available {level.available}"
     )
     return {"stock_on_hand": level.on_hand, "low_stock_suggestions": len(suggestions)}
+
+
+def _channel_order(external_id: str, quantity: int, *, at: datetime, **extra: Any) -> dict[str, Any]:
+    placed = at.isoformat()
+    order: dict[str, Any] = {
+        "channel": "tmall",
+        "external_id": external_id,
+        "status": "paid",
+        "currency": "CNY",
+        "placed_at": placed,
+        "modified_at": placed,
+        "buyer": f"tb_{external_id.lower()}",
+        "consignee": {
+            "name": "Li Lei",
+            "phone": "138 0013 8000",
+            "province": "上海市",
+            "city": "上海市",
+            "district": "浦东新区",
+            "address": "世纪大道 100 号 1201 室",
+        },
+        "lines": [{"sku": "BK-WC-3", "quantity": quantity, "unit_price": "69.00"}],
+        "total": f"{69 * quantity}.00",
+        "payment": {"method": "alipay", "reference": f"PAY-{external_id}", "paid_at": placed},
+    }
+    order.update(extra)
+    return order
+
+
+def _orders_section(shop: Shop, console: Console, clock: FixedClock) -> dict[str, Any]:
+    """Channel orders ingested twice, audited, confirmed on time or late, allocated, reminded."""
+    console.rule("channel orders: ingestion, audit, confirmation, stock")
+    tmall = Actor.system("channel:tmall")
+    wu = Actor("wu.hua", roles={Role.CUSTOMER_SERVICE}, display_name="Wu Hua")
+    chen = Actor("chen.gang", roles={Role.LOGISTICS}, display_name="Chen Gang")
+    now = clock.now()
+    batch = [
+        _channel_order("TM-2001", 1, at=now),
+        _channel_order(
+            "TM-2002",
+            1,
+            at=now,
+            consignee={
+                "name": "Zhang Wei",
+                "phone": "139 0013 9000",
+                "province": "北京市",
+                "city": "北京市",
+                "district": "朝阳区",
+                "address": "建国路 88 号 6 号楼 1502",
+            },
+            buyer_note="请改地址到公司",
+        ),
+        _channel_order("TM-2003", 1, at=now, status="pending_payment", payment=None),
+    ]
+    results = shop.orders.ingest_many(tmall, batch)
+    again = shop.orders.ingest_many(tmall, batch)  # the poller delivers the same orders again
+    for r in results:
+        findings = "; ".join(f"{f.rule}: {f.detail}" for f in r.findings)
+        suffix = f"  ({findings})" if findings else ""
+        console.print(f"{r.external_id}: {r.outcome.value} -> {r.state.value}{suffix}")
+    console.print(f"delivered again: {[r.outcome.value for r in again]}")
+    held = next(r for r in results if r.external_id == "TM-2002")
+    try:
+        shop.orders.confirm(chen, held.id)
+    except EshopError as exc:
+        console.print(f"refused: {exc}")
+    clock.advance(timedelta(hours=2))
+    report = shop.run_due()
+    overdue = [o.external_id for o in shop.orders.overdue(wu)]
+    reminded = [o.external_id for o in shop.orders.orders(wu, state="pending_payment") if o.reminders_sent]
+    console.print(
+        f"run_due two hours later: {len(report.fired)} timers; overdue {overdue}; reminded to pay {reminded}"
+    )
+    shop.orders.release(wu, held.id, note="called the buyer: the address stays")
+    confirmed = shop.orders.confirm(wu, held.id)
+    console.print(
+        f"TM-2002 confirmed by {confirmed.confirmed_by}, late={confirmed.confirmed_late}, "
+        f"stock from {confirmed.line('BK-WC-3').allocations}"
+    )
+    short = shop.orders.ingest(tmall, _channel_order("TM-2004", 10, at=clock.now()))
+    if short.state.value == "held":
+        shop.orders.release(wu, short.id, note="a school order, confirmed by phone")
+        view = shop.orders.confirm(wu, short.id)
+    else:
+        view = shop.orders.get(wu, short.id)
+    console.print(
+        f"TM-2004 wants 10: {view.state.value}, {view.line('BK-WC-3').allocated} reserved; "
+        "the customer waits for the rest"
+    )
+    if view.state.value == "short":
+        shop.orders.choose_backorder(wu, short.id)
+    timeline = shop.orders.get(wu, held.id).steps
+    console.print("TM-2002 timeline: " + " -> ".join(step.action for step in timeline))
+    return {"orders": len(results) + 1, "orders_late": len(shop.orders.late_confirmations(wu))}
 
 
 @hookimpl

@@ -67,6 +67,7 @@ __all__ = [
     "LowStockAlerted",
     "MovementReason",
     "ReplenishmentSuggestion",
+    "ShortageAdded",
     "StockChange",
     "StockCount",
     "StockCountAdjusted",
@@ -717,6 +718,16 @@ class SuggestionClosed(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class ShortageAdded(DomainEvent):
+    """Waiting orders' shortage was added to an open replenishment suggestion."""
+
+    sku: str
+    warehouse: str
+    units: int
+    suggested_quantity: int
+
+
+@attrs.frozen(kw_only=True)
 class SuggestionReopened(DomainEvent):
     """The purchase order covering a suggestion was cancelled; the suggestion is open again."""
 
@@ -843,6 +854,23 @@ class ReplenishmentSuggestion(Aggregate):
                 outcome=self.state,
                 purchase_order_id=purchase_order_id,
                 note=None,
+            )
+        )
+
+    def add_demand(self, units: int, *, by: Actor, at: datetime) -> None:
+        """Add ``units`` waiting orders miss to an open suggestion's quantity (ORD-04)."""
+        if self.state is not SuggestionState.OPEN:
+            raise InvalidTransitionError(f"ReplenishmentSuggestion {self.id}", str(self.state), "add demand")
+        units = check_quantity(units, field="units")
+        self.suggested_quantity += units
+        self._record(
+            ShortageAdded(
+                occurred_at=at,
+                actor=by,
+                sku=self.sku,
+                warehouse=self.warehouse,
+                units=units,
+                suggested_quantity=self.suggested_quantity,
             )
         )
 

@@ -51,6 +51,7 @@ __all__ = [
     "OrderAuditPassed",
     "OrderCancelled",
     "OrderConfirmed",
+    "OrderFlagged",
     "OrderHeld",
     "OrderLine",
     "OrderPaid",
@@ -270,6 +271,13 @@ class OrderAuditPassed(DomainEvent):
 @attrs.frozen(kw_only=True)
 class OrderHeld(DomainEvent):
     """The order is held for a person: the audit's findings or a person's reason."""
+
+    findings: list[dict[str, str]]
+
+
+@attrs.frozen(kw_only=True)
+class OrderFlagged(DomainEvent):
+    """Findings were added to an order past its audit (its state did not change)."""
 
     findings: list[dict[str, str]]
 
@@ -507,18 +515,25 @@ class Order(Aggregate):
         self.revision = revision
         self._step("revised", by, at, ", ".join(changed) or "no change")
         self._record(OrderRevisionApplied(occurred_at=at, actor=by, revision=revision, changed=changed))
-        if amounts_changed and not ({"lines", *_AMOUNTS} & set(changed)) and self.state in PRE_SHIPMENT:
-            self.hold(
-                [
-                    AuditFinding(
-                        rule="channel_change", detail="the channel changed the items after confirmation"
-                    )
-                ],
-                by=by,
-                at=at,
-                policy_version=self.policy_version,
+        if amounts_changed and not ({"lines", *_AMOUNTS} & set(changed)):
+            finding = AuditFinding(
+                rule="channel_change", detail="the channel changed the items or amounts after confirmation"
             )
+            if ORDER_LIFECYCLE.can(self.state, "hold"):
+                self.hold([finding], by=by, at=at, policy_version=self.policy_version)
+            else:  # confirmed or later: keep what was confirmed, flag it for a person
+                self.flag([finding], by=by, at=at)
         return changed
+
+    def flag(self, findings: Sequence[AuditFinding], *, by: Actor, at: datetime) -> None:
+        """Add findings for a person without changing the state (an order past its audit)."""
+        self.findings = [*self.findings, *findings]
+        self._step("flagged", by, at, "; ".join(f"{f.rule}: {f.detail}" for f in findings))
+        self._record(
+            OrderFlagged(
+                occurred_at=at, actor=by, findings=[{"rule": f.rule, "detail": f.detail} for f in findings]
+            )
+        )
 
     def ignore_revision(self, *, revision: datetime, by: Actor, at: datetime) -> None:
         """Record that an older revision arrived and was not applied."""
@@ -553,7 +568,8 @@ class Order(Aggregate):
             raise InvalidInputError("findings", "say why the order is held")
         self._fire("hold")
         self.findings = [*self.findings, *findings]
-        self.policy_version = policy_version
+        if policy_version is not None:
+            self.policy_version = policy_version
         self._step("held", by, at, "; ".join(f"{f.rule}: {f.detail}" for f in findings))
         self._record(
             OrderHeld(
@@ -643,9 +659,11 @@ class Order(Aggregate):
         if complete:
             self._step("allocated", by, at)
             self._record(OrderAllocated(occurred_at=at, actor=by, allocations=_allocations(lines)))
-        elif self.state is S.SHORT:
+        elif reserved or self.state is S.SHORT:
+            # short on confirmation, or a waiting order that got part of what it misses
             shortage = {line.sku: line.missing for line in lines if line.missing}
-            self._step("short", by, at, ", ".join(f"{k} x{v}" for k, v in shortage.items()))
+            action = "short" if self.state is S.SHORT else "allocated_part"
+            self._step(action, by, at, ", ".join(f"{k} x{v}" for k, v in shortage.items()))
             self._record(
                 OrderShort(occurred_at=at, actor=by, shortage=shortage, allocations=_allocations(lines))
             )

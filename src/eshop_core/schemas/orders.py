@@ -141,6 +141,9 @@ class ChannelOrder(pydantic.BaseModel):
             raise ValueError("modified_at: must not be before placed_at")
         if self.status == "paid" and self.payment is None:
             raise ValueError("payment: a paid order needs its payment")
+        for i, line in enumerate(self.lines):
+            if line.discount > line.unit_price * line.quantity:
+                raise ValueError(f"lines.{i}.discount: {line.discount} is more than the line's amount")
         lines = sum((line.unit_price * line.quantity - line.discount for line in self.lines), Decimal(0))
         expected = lines + self.shipping_fee - self.discount
         if expected != self.total:
@@ -191,15 +194,18 @@ class ChannelOrder(pydantic.BaseModel):
         Return the :class:`~eshop_core.domain.orders.Order` fields this channel order sets.
 
         Raises:
-            InvalidInputError: An unknown currency or an amount finer than its minor unit.
+            InvalidInputError: An unknown currency, or an amount finer than its minor unit (naming it).
         """
         currency = self.currency
 
         def money(value: Decimal, field: str) -> Money:
             try:
-                return Money.of(value, currency)
+                amount = Money.of(value, currency)
             except InvalidInputError as error:
                 raise InvalidInputError(field, error.reason) from None
+            if not amount.is_rounded:
+                raise InvalidInputError(field, f"{value} is finer than the minor unit of {currency}")
+            return amount
 
         lines = [
             OrderLine(

@@ -507,7 +507,7 @@ class InventoryService:
         policy: PolicyVersion | None = None,
     ) -> ReplenishmentSuggestion | None:
         """
-        Ask purchasing for ``units`` that waiting orders miss (ORD-04), unless a suggestion is open.
+        Ask purchasing for ``units`` that waiting orders miss (ORD-04); an open suggestion grows by them.
 
         The suggestion covers the shortage on top of the usual quantity (see
         :meth:`~eshop_core.domain.inventory.ReplenishmentSuggestion.quantity_for`).
@@ -516,10 +516,13 @@ class InventoryService:
             policy = self._shop.policies.version_in_force(uow, at)
         rules = policy.rules.stock
         suggestions = uow.repository(ReplenishmentSuggestion)
-        if suggestions.find(
+        found = suggestions.find(
             where={"sku": sku, "warehouse": warehouse, "state": SuggestionState.OPEN}, limit=1
-        ).items:
-            return None
+        ).items
+        if found:  # purchasing is asked already: add what these orders miss
+            found[0].add_demand(units, by=uow.actor, at=at)
+            suggestions.save(found[0])
+            return found[0]
         ledger = uow.port(StockLedger)
         level = ledger.level(sku, warehouse)
         threshold = (

@@ -66,7 +66,7 @@ from eshop_core.domain.orders import (
     OrderState,
     OrderStep,
 )
-from eshop_core.domain.policies import Deadline, PolicyVersion
+from eshop_core.domain.policies import Deadline, PolicySet, PolicyVersion
 from eshop_core.errors import (
     DuplicateKeyError,
     InsufficientStockError,
@@ -317,6 +317,7 @@ class _Batch:
     indexes: dict[tuple[str, str], str] = attrs.field(factory=dict)
     priorities: dict[str, int] | None = None
     levels: dict[str, dict[str, StockLevel]] = attrs.field(factory=dict)
+    policies: PolicySet | None = None
 
     def index(self, value: str, kind: PiiKind = PiiKind.TEXT) -> str:
         """The blind index of ``value``, computed once per batch."""
@@ -446,8 +447,8 @@ class OrdersService:
 
         Raises:
             PermissionDeniedError: Missing ``order.ingest``.
-            InvalidInputError: A bad channel order (naming the field), or an unknown SKU
-                (``lines.<i>.sku``); nothing is stored.
+            InvalidInputError: A bad channel order, naming the field; nothing is stored.
+            NotFoundError: A SKU no catalog product has; nothing is stored.
         """
         authorize(actor, Permission.ORDER_INGEST)
         parsed = ChannelOrder.parse(channel_order)
@@ -519,7 +520,14 @@ class OrdersService:
             known = book.known([c.key for c in batch])
             orders = uow.repository(Order)
             state = _Batch(index_key=uow.index_key, window=policy.rules.orders.duplicate_window)
-            fresh = [(c, f) for c, f in zip(batch, fields, strict=True) if c.key not in known]
+            # every order this batch may audit: new ones, and known unpaid ones now paid
+            fresh = [
+                (c, f)
+                for c, f in zip(batch, fields, strict=True)
+                if c.key not in known
+                or (c.status == "paid" and known[c.key].state is OrderState.PENDING_PAYMENT)
+            ]
+            state.policies = shop.policies.policy_set(uow)
             phones = sorted({state.index(c.consignee.phone, PiiKind.PHONE) for c, _f in fresh})
             buyers = sorted({state.index(c.buyer) for c, _f in fresh if c.buyer})
             since = min((c.placed_at for c, _f in fresh), default=now) - state.window
@@ -581,19 +589,12 @@ class OrdersService:
     ) -> Order:
         actor = uow.actor
         rules = policy.rules
-        fields = {
-            **fields,
-            "confirmation_due_at": _due(
-                self._shop, channel_order.placed_at, rules.deadlines.order_confirmation
-            ),
-        }
         order = Order.receive(fields=fields, paid=False, by=actor, at=now)
         if channel_order.status == "cancelled":
             order.cancel(reason="cancelled on the channel", by=actor, at=now)
         elif channel_order.status == "paid":
             assert channel_order.payment is not None  # the schema requires it
-            order.pay(paid_at=channel_order.payment.paid_at, by=actor, at=now)
-            self._audit(uow, order, policy, batch, now)
+            self._pay(uow, order, channel_order.payment.paid_at, policy, batch, now)
         else:
             due = _due(self._shop, channel_order.placed_at, rules.orders.payment_reminder)
             uow.port(TimerStore).schedule(kind=PAYMENT_REMINDER_TIMER, aggregate_id=order.id, due_at=due)
@@ -636,9 +637,31 @@ class OrdersService:
         elif channel_order.status == "paid" and order.state is OrderState.PENDING_PAYMENT:
             assert channel_order.payment is not None
             uow.port(TimerStore).cancel(aggregate_id=order.id, kind=PAYMENT_REMINDER_TIMER)
-            order.pay(paid_at=channel_order.payment.paid_at, by=actor, at=now)
-            self._audit(uow, order, policy, batch, now)
+            self._pay(uow, order, channel_order.payment.paid_at, policy, batch, now)
         return IngestOutcome.UPDATED
+
+    def _pay(
+        self,
+        uow: UnitOfWork,
+        order: Order,
+        paid_at: datetime,
+        policy: PolicyVersion,
+        batch: _Batch,
+        now: datetime,
+    ) -> None:
+        """
+        Record the payment, set the confirmation deadline, and audit the order.
+
+        The deadline comes from the policy in force when the order was placed;
+        it runs from the payment when that came later (an order cannot be
+        confirmed before it is paid).
+        """
+        placed = batch.policies.in_force(order.placed_at) if batch.policies is not None else policy
+        order.confirmation_due_at = _due(
+            self._shop, max(order.placed_at, paid_at), placed.rules.deadlines.order_confirmation
+        )
+        order.pay(paid_at=paid_at, by=uow.actor, at=now)
+        self._audit(uow, order, policy, batch, now)
 
     # -- audit, confirmation, allocation --------------------------------------------------------
 

@@ -145,6 +145,10 @@ class PoliciesService:
         """Return the version in force at ``at`` inside the caller's unit of work (for services)."""
         return self._policy_set(uow).in_force(at)
 
+    def policy_set(self, uow: UnitOfWork) -> PolicySet:
+        """Return the whole policy history inside the caller's unit of work (for services deciding often)."""
+        return self._policy_set(uow)
+
     def _policy_set(self, uow: UnitOfWork) -> PolicySet:
         repository = uow.repository(PolicySet)
         try:
