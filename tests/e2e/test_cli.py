@@ -93,7 +93,8 @@ def test_demo_runs_on_a_fresh_sqlite_file_and_shows_the_shop(tmp_path: Path) -> 
     assert "low stock: BK-WC-3 in SH-01 has 5 available, below 10; suggest ordering 3" in out  # INV-03
     assert "refused (warehouse staff do not approve variances)" in out  # INV-02
     assert "BK-WC-3 in SH-01: on hand 57, reserved 53, available 4" in out  # INV-01
-    assert "TM-2002: created -> held  (buyer_note: the buyer note asks for a change ('改地址'))" in out  # ORD-02
+    # ORD-02: a buyer note asking for a change holds the order
+    assert "TM-2002: created -> held  (buyer_note: the buyer note asks for a change ('改地址'))" in out
     assert "delivered again: ['unchanged', 'unchanged', 'unchanged']" in out  # ORD-01
     assert "refused: chen.gang lacks permission order.confirm" in out
     assert "overdue ['TM-2002']; reminded to pay ['TM-2003']" in out  # ORD-03, ORD-07
@@ -101,7 +102,8 @@ def test_demo_runs_on_a_fresh_sqlite_file_and_shows_the_shop(tmp_path: Path) -> 
     assert "TM-2004 wants 10: short, 2 reserved" in out  # ORD-04
     assert (
         "done: {'listings_published': 2, 'stock_on_hand': 57, 'low_stock_suggestions': 1, 'orders': 4, "
-        "'orders_late': 1, 'records': 3, 'audit_entries': 57, 'events_delivered': 57, 'timers_fired': 1}" in out
+        "'orders_late': 1, 'records': 3, 'audit_entries': 57, 'events_delivered': 57, 'timers_fired': 1}"
+        in out
     )
     assert (tmp_path / "eshop-demo.db").exists()
     # a second run starts fresh again
