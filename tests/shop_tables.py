@@ -29,5 +29,7 @@ SHOP_TABLES: Final = frozenset(
         "suppliers",
         "purchase_orders",
         "purchase_order_lines",
+        "orders",
+        "order_lines",
     }
 )

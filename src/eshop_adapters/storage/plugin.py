@@ -59,12 +59,14 @@ def eshop_register_storage_ports(
     from eshop_adapters.storage.ports.audit import SqlAuditLog
     from eshop_adapters.storage.ports.catalog import SqlSkuRegistry
     from eshop_adapters.storage.ports.inventory import SqlStockLedger
+    from eshop_adapters.storage.ports.orders import SqlOrderBook
     from eshop_adapters.storage.ports.outbox import SqlOutboxStore
     from eshop_adapters.storage.ports.personal import SqlPersonalDataStore
     from eshop_adapters.storage.ports.testkit import SqlWidgetStock
     from eshop_adapters.storage.ports.timers import SqlTimerStore
     from eshop_core.storage.catalog_ports import SkuRegistry
     from eshop_core.storage.inventory_ports import StockLedger
+    from eshop_core.storage.order_ports import OrderBook
     from eshop_core.storage.personal_ports import PersonalDataStore
 
     register(OutboxStore, SqlOutboxStore)
@@ -74,3 +76,4 @@ def eshop_register_storage_ports(
     register(PersonalDataStore, SqlPersonalDataStore)
     register(SkuRegistry, SqlSkuRegistry)
     register(StockLedger, SqlStockLedger)
+    register(OrderBook, SqlOrderBook)

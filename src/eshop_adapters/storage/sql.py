@@ -24,6 +24,12 @@ Dialect-specific behaviour is kept in the section "Dialects" below:
   (:func:`lock_for_claim`); upserts go through :func:`dialect_insert`. A
   PostgreSQL shop needs an explicit keyring (``keyring=`` or ``ESHOP_KEYRING``):
   there is no file beside the database to keep one in.
+
+A statement or commit that breaks a UNIQUE index or a primary key (SQLite's
+``UNIQUE constraint failed``, PostgreSQL's SQLSTATE 23505) raises
+:class:`~eshop_core.errors.DuplicateKeyError`, naming the table, and the unit of
+work is rolled back: a service that lost a race on a unique key (two processes
+creating the same channel order) retries and finds the winner's row.
 """
 
 from __future__ import annotations
@@ -49,7 +55,14 @@ from sqlalchemy.sql.dml import Delete, Insert, Update
 from eshop_adapters.storage.mapping import AggregateMapping, Rows
 from eshop_adapters.storage.mappings import mapping_for
 from eshop_core.domain import Aggregate
-from eshop_core.errors import ConcurrencyError, EshopError, InvalidInputError, KeyringError, StorageError
+from eshop_core.errors import (
+    ConcurrencyError,
+    DuplicateKeyError,
+    EshopError,
+    InvalidInputError,
+    KeyringError,
+    StorageError,
+)
 from eshop_core.keyring import Keyring
 from eshop_core.storage.ports import BackendOptions
 from eshop_core.storage.unit_of_work import BaseRepository, BaseUnitOfWork
@@ -76,6 +89,7 @@ __all__ = [
     "open_backend",
     "prepare_connection",
     "storage_error",
+    "unique_violation",
 ]
 
 log = logging.getLogger("eshop.storage.sql")
@@ -110,7 +124,10 @@ def storage_error(exc: BaseException, doing: str) -> EshopError:
     Translate an SQLAlchemy/driver exception into the eshop error to raise.
 
     Errors of eshop raised inside SQLAlchemy (a naive datetime refused by a
-    column type) come back as themselves. The message names what failed and
+    column type) come back as themselves; a UNIQUE or primary key violation
+    becomes :class:`~eshop_core.errors.DuplicateKeyError` naming the table
+    (see :func:`unique_violation`); anything else a
+    :class:`~eshop_core.errors.StorageError`. The message names what failed and
     the driver's reason, never the statement's parameters (they may hold
     personal data).
 
@@ -122,6 +139,15 @@ def storage_error(exc: BaseException, doing: str) -> EshopError:
         return exc.orig
     orig = getattr(exc, "orig", None) or exc
     reason = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    duplicate = unique_violation(orig)
+    if duplicate is not None:
+        table = duplicate or None
+        where = f"table {table}" if table else "its table"
+        return DuplicateKeyError(
+            f"{doing} failed: a row with the same unique key is in {where} already (stored first by "
+            f"another unit of work, or twice by this one) [{type(orig).__name__}: {reason}]",
+            table=table,
+        )
     lowered = reason.lower()
     if "authentication failed" in lowered or "no pg_hba.conf entry" in lowered:
         hint = "the database server refused the credentials: check the user and password of the URL"
@@ -144,6 +170,35 @@ def storage_error(exc: BaseException, doing: str) -> EshopError:
     else:
         hint = reason
     return StorageError(f"{doing} failed: {hint} [{type(orig).__name__}: {reason}]")
+
+
+_UNIQUE_VIOLATION_SQLSTATE: Final = "23505"
+_SQLITE_UNIQUE_ERRORS: Final = ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY")
+_SQLITE_UNIQUE_MESSAGE: Final = "UNIQUE constraint failed: "
+
+
+def unique_violation(orig: BaseException) -> str | None:
+    """
+    Return the table of a driver error that is a UNIQUE (or primary key) violation, else ``None``.
+
+    The table is ``""`` when the driver does not say. PostgreSQL (psycopg) reports
+    SQLSTATE ``23505`` with the table in its diagnostics; SQLite reports
+    ``UNIQUE constraint failed: <table>.<column>, ...``.
+
+    Args:
+        orig: The driver's exception (``exc.orig`` of an SQLAlchemy ``IntegrityError``).
+    """
+    if getattr(orig, "sqlstate", None) == _UNIQUE_VIOLATION_SQLSTATE:
+        diag = getattr(orig, "diag", None)
+        return str(getattr(diag, "table_name", None) or "")
+    if isinstance(orig, sqlite3.IntegrityError):
+        message = str(orig)
+        name = getattr(orig, "sqlite_errorname", None)
+        if name in _SQLITE_UNIQUE_ERRORS or message.startswith(_SQLITE_UNIQUE_MESSAGE):
+            columns = message.removeprefix(_SQLITE_UNIQUE_MESSAGE)
+            first = columns.split(",", 1)[0].strip()
+            return first.rsplit(".", 1)[0] if "." in first and not first.startswith("index ") else ""
+    return None
 
 
 _CONNECTION_FAILURES: Final = (
@@ -687,7 +742,10 @@ class SqlUnitOfWork(BaseUnitOfWork):
 
     Named ports receive it and run their statements through :meth:`execute`
     (and :meth:`rows`, :meth:`first`, :meth:`scalar`), which translate
-    database errors into :class:`~eshop_core.errors.StorageError`.
+    database errors into :class:`~eshop_core.errors.StorageError`
+    (:class:`~eshop_core.errors.DuplicateKeyError` for a unique key clash).
+    New aggregates are queued and written in batches (:meth:`flush`) before the
+    next statement runs, so every read of the unit of work sees them.
     """
 
     def __init__(self, backend: SqlBackend, **kwargs: Any) -> None:
@@ -816,6 +874,8 @@ class SqlUnitOfWork(BaseUnitOfWork):
 
         Raises:
             ConcurrencyError: One of the new aggregates' ids exists already; nothing of the batch is written.
+            DuplicateKeyError: A row breaks a unique index (another unit of work inserted the same
+                key meanwhile); the unit of work must be rolled back.
         """
         if self._failed is not None:
             raise StorageError(

@@ -19,6 +19,7 @@ from eshop_adapters.storage.mappings.inventory import (
     SUGGESTION_MAPPING,
     WAREHOUSE_MAPPING,
 )
+from eshop_adapters.storage.mappings.orders import ORDER_MAPPING
 from eshop_adapters.storage.mappings.policies import POLICY_SET_MAPPING
 from eshop_adapters.storage.mappings.purchasing import PURCHASE_ORDER_MAPPING, SUPPLIER_MAPPING
 from eshop_adapters.storage.mappings.testkit import WIDGET_MAPPING
@@ -40,6 +41,7 @@ MAPPINGS: dict[type[Any], AggregateMapping[Any]] = {
     SUGGESTION_MAPPING.aggregate_type: SUGGESTION_MAPPING,
     SUPPLIER_MAPPING.aggregate_type: SUPPLIER_MAPPING,
     PURCHASE_ORDER_MAPPING.aggregate_type: PURCHASE_ORDER_MAPPING,
+    ORDER_MAPPING.aggregate_type: ORDER_MAPPING,
 }
 """Mappings by aggregate type."""
 
