@@ -325,7 +325,9 @@ class KeyringError(StorageError):
 
 class DuplicateKeyError(StorageError):
     """
-    Another unit of work stored the same unique key first; nothing was written. Retrying sees it.
+    A unique key was stored twice — usually by another unit of work first; nothing was written.
+
+    Retrying the work sees the stored key.
 
     Attributes:
         table: The table whose unique key clashed, if known.

@@ -1455,3 +1455,12 @@ def test_ord_03_a_late_payment_starts_the_confirmation_deadline_when_it_arrives(
     assert view.confirmation_due_at == paid_at + timedelta(hours=1)  # not one hour after placing
     assert (view.state, view.confirmed_late) == (OrderState.ALLOCATED, False)
     assert shop.orders.late_confirmations(WANG) == ()
+
+
+def test_ord_02_an_erased_consignee_no_longer_matches_duplicates(shop: Shop) -> None:
+    """GOV-03 erasure reaches the audit's look-ups: an erased person's old order is no duplicate."""
+    shop.orders.ingest(TMALL, _channel_order("TM-1"))
+    report = shop.personal_data.erase(ZHAO, phone=CONSIGNEE["phone"], reason="erasure request 17")
+    assert report.count == 1
+    again = shop.orders.ingest(TMALL, _channel_order("TM-2"))
+    assert again.state is OrderState.ALLOCATED  # same items and phone as TM-1, but TM-1's phone is gone

@@ -108,7 +108,7 @@ ORDERS_ACTOR: Final = Actor.system("orders")
 """The system actor that confirms and allocates orders automatically."""
 
 _MAX_BATCH: Final = 5000
-_KEY_RETRIES: Final = 3
+_KEY_RETRIES: Final = 10
 
 
 class IngestOutcome(StrEnum):
@@ -719,10 +719,10 @@ class OrdersService:
         return priorities
 
     def _prefetch(self, uow: UnitOfWork, batch: _Batch, skus: Iterable[str]) -> None:
-        """Read the stock levels of ``skus`` the batch has not seen, in one query."""
+        """Read and lock (in a fixed order) the levels of ``skus`` the batch has not seen, in one query."""
         wanted = [sku for sku in skus if sku not in batch.levels]
         if wanted:
-            for sku, levels in uow.port(StockLedger).levels_of(wanted).items():
+            for sku, levels in uow.port(StockLedger).levels_of(wanted, lock=True).items():
                 batch.levels[sku] = {level.warehouse: level for level in levels}
 
     def _candidates(self, uow: UnitOfWork, skus: Iterable[str], batch: _Batch) -> dict[str, list[StockLevel]]:

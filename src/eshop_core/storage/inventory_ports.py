@@ -226,8 +226,14 @@ class StockLedger(Protocol):
         """Return stocked levels in (SKU, warehouse) order, one page at a time."""
         ...
 
-    def levels_of(self, skus: Sequence[str]) -> dict[str, list[StockLevel]]:
-        """Return every stocked level of each SKU in ``skus``, by warehouse code (one query)."""
+    def levels_of(self, skus: Sequence[str], *, lock: bool = False) -> dict[str, list[StockLevel]]:
+        """
+        Return every stocked level of each SKU in ``skus``, by warehouse code (one query).
+
+        With ``lock``, the levels are locked until the unit of work ends, in
+        (SKU, warehouse) order: units of work that lock what they are about to
+        reserve this way cannot deadlock on each other.
+        """
         ...
 
     def movements(
@@ -431,8 +437,8 @@ class MemoryStockLedger:
         more = len(keys) > limit
         return Page(items, encode_level_cursor(*page[-1]) if more else None)
 
-    def levels_of(self, skus: Sequence[str]) -> dict[str, list[StockLevel]]:
-        """Return the levels of each SKU."""
+    def levels_of(self, skus: Sequence[str], *, lock: bool = False) -> dict[str, list[StockLevel]]:
+        """Return the levels of each SKU (the memory backend holds one lock for the whole shop)."""
         wanted = {check_sku(sku, field="skus") for sku in skus}
         out: dict[str, list[StockLevel]] = {sku: [] for sku in sorted(wanted)}
         by_sku: dict[str, list[str]] = self._uow.table("stock_levels_by_sku")

@@ -133,6 +133,17 @@ class MemoryOrderBook:
         self._by_buyer: dict[str, dict[uuid.UUID, None]] = uow.table("order_book_buyers")
         self._by_id: dict[uuid.UUID, _Entry] = uow.table("order_book_ids")
 
+    def _current(self, entry: _Entry) -> _Entry:
+        """The entry with the blind indexes the stored order has now (personal data may have been erased)."""
+        stored = self._uow.database.aggregates.get(Order, {}).get(entry.id)
+        if stored is None:
+            return entry  # added in this unit of work: the entry is current
+        blind = stored.blind
+        phone, buyer = blind.get("consignee_phone"), blind.get("buyer")
+        if phone == entry.phone_index and buyer == entry.buyer_index:
+            return entry
+        return attrs.evolve(entry, phone_index=phone, buyer_index=buyer)
+
     def known(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], KnownOrder]:
         """Look the keys up."""
         found = {}
@@ -157,9 +168,12 @@ class MemoryOrderBook:
         for index in buyer_indexes:
             ids.update(self._by_buyer.get(index, {}))
         wanted = set(items_keys)
+        phones, buyers = set(phone_indexes), set(buyer_indexes)
         out = []
         for order_id in ids:
-            e = self._by_id[order_id]
+            e = self._current(self._by_id[order_id])
+            if e.phone_index not in phones and e.buyer_index not in buyers:
+                continue  # erased since it was indexed
             if e.items_key in wanted and e.placed_at >= since:
                 out.append(
                     Lookalike(
@@ -185,7 +199,7 @@ class MemoryOrderBook:
             if e.state is OrderState.CANCELLED or e.total.currency != currency:
                 continue
             count, total = count + 1, total + e.total
-            if e.buyer_index in wanted:
+            if e.buyer_index in wanted and self._current(e).buyer_index in wanted:
                 n, s = per_buyer.get(e.buyer_index, (0, zero))
                 per_buyer[e.buyer_index] = (n + 1, s + e.total)
         return OrderTotals(per_buyer=per_buyer, shop=(count, total))

@@ -100,6 +100,9 @@ _LEVELS_OF: Final = (
     .where(_l.sku.in_(bindparam("skus", expanding=True)))
     .order_by(_l.sku, _l.warehouse)
 )
+# Rows locked in (sku, warehouse) order: units of work that lock what they will reserve this way
+# up front never wait for each other in a cycle (PostgreSQL; SQLite has one writer at a time).
+_LEVELS_OF_LOCKED: Final = _LEVELS_OF.with_for_update()
 _APPEND: Final = stock_movements.insert().returning(_m.seq)
 _SHIPPED: Final = select(func.coalesce(func.sum(_m.on_hand_delta), 0)).where(
     _m.sku == bindparam("sku"),
@@ -490,12 +493,13 @@ class SqlStockLedger:
         more = len(rows) > limit
         return Page(tuple(found), encode_level_cursor(found[-1].sku, found[-1].warehouse) if more else None)
 
-    def levels_of(self, skus: Sequence[str]) -> dict[str, list[StockLevel]]:
+    def levels_of(self, skus: Sequence[str], *, lock: bool = False) -> dict[str, list[StockLevel]]:
         """Return every stocked level of each SKU in ``skus``, by warehouse code (one query)."""
         wanted = sorted({check_sku(sku, field="skus") for sku in skus})
         out: dict[str, list[StockLevel]] = {sku: [] for sku in wanted}
         if wanted:
-            for row in self._uow.rows(_LEVELS_OF, {"skus": wanted}):
+            statement = _LEVELS_OF_LOCKED if lock else _LEVELS_OF
+            for row in self._uow.rows(statement, {"skus": wanted}):
                 out[row.sku].append(_level(row.sku, row.warehouse, row))
         return out
 
