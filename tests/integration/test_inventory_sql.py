@@ -529,16 +529,16 @@ def test_inv_01_an_update_that_lost_a_race_is_tried_again_and_refused_only_on_th
     with shop.unit_of_work(WANG) as uow:
         uow.port(StockLedger).receive("MUG-BLUE", "SH-01", 3)
         uow.commit()
-    real_first = SqlUnitOfWork.first
+    real_first = SqlUnitOfWork.driver_first
     misses = {"left": 1}
 
-    def first(self: SqlUnitOfWork, statement: Any, parameters: Any = None) -> Any:
+    def first(self: SqlUnitOfWork, statement: Any, parameters: Any) -> Any:
         if isinstance(statement, sa.Update) and misses["left"] > 0:
             misses["left"] -= 1
             return None  # as if another transaction had changed the level just before
         return real_first(self, statement, parameters)
 
-    monkeypatch.setattr(SqlUnitOfWork, "first", first)
+    monkeypatch.setattr(SqlUnitOfWork, "driver_first", first)
     with shop.unit_of_work(WANG) as uow:
         change = uow.port(StockLedger).reserve("MUG-BLUE", "SH-01", 2)
         uow.commit()

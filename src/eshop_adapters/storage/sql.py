@@ -571,6 +571,7 @@ class SqlBackend:
         self.keyring = options.keyring or _keyring_beside(path, new_database=new)
         self._statements: dict[type[Any], _RepositoryStatements] = {}
         self._bulk_inserts: dict[str, BulkInsert] = {}
+        self._prepared: dict[int, tuple[Executable, PreparedStatement]] = {}
         self._closed = False
         log.debug("opened %s database %s", self.dialect_name, engine.url.render_as_string(hide_password=True))
 
@@ -598,6 +599,16 @@ class SqlBackend:
             "revision": ", ".join(revisions) or "(none)",
             "keyring": f"active key {self.keyring.active_key_id}, {len(self.keyring.data_keys)} key(s)",
         }
+
+    def prepared(self, statement: Executable) -> PreparedStatement:
+        """Return ``statement`` compiled for the driver (once per backend and statement)."""
+        found = self._prepared.get(id(statement))
+        if found is None or found[0] is not statement:
+            found = self._prepared[id(statement)] = (
+                statement,
+                PreparedStatement.compile(statement, self.engine),
+            )
+        return found[1]
 
     def bulk_insert(self, table: Table) -> BulkInsert:
         """Return the compiled bulk INSERT of ``table`` (built once per backend)."""
@@ -722,6 +733,48 @@ class BulkInsert:
             ]
             out.append(tuple(values) if self.positional else dict(zip(self.names, values, strict=True)))
         return out
+
+
+@attrs.frozen
+class PreparedStatement:
+    """
+    A single-row statement compiled once per backend and run straight on the driver's cursor.
+
+    For the hottest statements (a stock reservation and its ledger line):
+    the SQL is compiled once (schema translation applied) and each call
+    converts its values with the bound columns' own processors, skipping
+    SQLAlchemy's per-call machinery. Only plain bound parameters are
+    supported (no expanding ``IN`` lists).
+    """
+
+    sql: str
+    names: tuple[str, ...]
+    processors: tuple[Any, ...]
+    positional: bool
+
+    @classmethod
+    def compile(cls, statement: Executable, engine: Engine) -> PreparedStatement:
+        """Compile ``statement`` for ``engine``'s dialect."""
+        dialect = engine.dialect
+        schema_map = engine.get_execution_options().get("schema_translate_map")
+        translate: dict[str, Any] = (
+            {"schema_translate_map": schema_map, "render_schema_translate": True} if schema_map else {}
+        )
+        compiled = statement.compile(dialect=dialect, **translate)  # type: ignore[attr-defined]
+        positional = bool(compiled.positional)
+        names = tuple(compiled.positiontup or ()) if positional else tuple(compiled.binds)
+        processors = tuple(
+            compiled.binds[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names
+        )
+        return cls(compiled.string, names, processors, positional)
+
+    def parameters(self, values: Mapping[str, Any]) -> Any:
+        """Return the driver parameters of ``values`` (by bind name)."""
+        converted = [
+            values[name] if process is None else process(values[name])
+            for name, process in zip(self.names, self.processors, strict=True)
+        ]
+        return tuple(converted) if self.positional else dict(zip(self.names, converted, strict=True))
 
 
 _ID_CHECK_CHUNK: Final = 500
@@ -954,6 +1007,27 @@ class SqlUnitOfWork(BaseUnitOfWork):
             return connection.execute(statement, parameters).first()
         except SQLAlchemyError as exc:
             raise self._fail(storage_error(exc, "a database query")) from exc
+
+    def driver_first(self, statement: Executable, values: Mapping[str, Any]) -> tuple[Any, ...] | None:
+        """
+        Run a single-row statement on the driver's cursor and return its first row as a tuple.
+
+        The fast path for hot statements (see :class:`PreparedStatement`); the
+        values are converted as SQLAlchemy would, and errors are translated and
+        poison the unit of work like every other statement's.
+        """
+        connection = self._ready()
+        prepared = self.backend.prepared(statement)
+        parameters = prepared.parameters(values)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(prepared.sql, parameters)
+            row = cursor.fetchone()
+        except Exception as exc:  # the driver's own error classes differ per driver
+            raise self._fail(storage_error(exc, "a database statement")) from exc
+        finally:
+            cursor.close()
+        return None if row is None else tuple(row)
 
     def scalar(self, statement: Executable, parameters: Params = None) -> Any:
         """Execute a query and return the first column of its first row (``None`` when empty)."""

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, func, select, tuple_
 
@@ -103,7 +103,22 @@ _LEVELS_OF: Final = (
 # Rows locked in (sku, warehouse) order: units of work that lock what they will reserve this way
 # up front never wait for each other in a cycle (PostgreSQL; SQLite has one writer at a time).
 _LEVELS_OF_LOCKED: Final = _LEVELS_OF.with_for_update()
-_APPEND: Final = stock_movements.insert().returning(_m.seq)
+_APPEND_COLUMNS: Final = (
+    "sku",
+    "warehouse",
+    "reason",
+    "on_hand_delta",
+    "reserved_delta",
+    "on_hand_after",
+    "reserved_after",
+    "actor",
+    "at",
+    "reference",
+    "note",
+)
+_APPEND: Final = (
+    stock_movements.insert().values({name: bindparam(name) for name in _APPEND_COLUMNS}).returning(_m.seq)
+)
 _SHIPPED: Final = select(func.coalesce(func.sum(_m.on_hand_delta), 0)).where(
     _m.sku == bindparam("sku"),
     _m.warehouse == bindparam("warehouse"),
@@ -180,7 +195,15 @@ def _for_dialect(cache: dict[str, Any], build: Callable[[str], Any], dialect_nam
     return statement
 
 
-def _level(sku: str, warehouse: str, row: AnyRow) -> StockLevel:
+class _LevelRow(NamedTuple):
+    """The columns of :data:`_LEVEL_COLUMNS`, as a driver row gives them."""
+
+    on_hand: int
+    reserved: int
+    low_stock_threshold: int | None
+
+
+def _level(sku: str, warehouse: str, row: Any) -> StockLevel:
     threshold = row.low_stock_threshold
     return StockLevel(
         sku=sku,
@@ -241,7 +264,7 @@ class SqlStockLedger:
         after = _level(sku, warehouse, row)
         actor = self._uow.actor.id
         at = self._uow.clock.now()
-        seq = self._uow.scalar(
+        inserted = self._uow.driver_first(
             _APPEND,
             {
                 "sku": sku,
@@ -257,8 +280,9 @@ class SqlStockLedger:
                 "note": note,
             },
         )
+        assert inserted is not None  # INSERT ... RETURNING returns its row
         movement = StockMovement(
-            seq=int(seq),
+            seq=int(inserted[0]),
             sku=sku,
             warehouse=warehouse,
             reason=reason,
@@ -300,7 +324,7 @@ class SqlStockLedger:
         statement: Any,
         params: dict[str, Any],
         refusal: Callable[[StockLevel], EshopError | None],
-    ) -> AnyRow:
+    ) -> Any:
         """
         Run a conditional update of one level and return its row.
 
@@ -309,9 +333,9 @@ class SqlStockLedger:
         """
         sku, warehouse = params["b_sku"], params["b_warehouse"]
         for _attempt in range(_RACE_ATTEMPTS):
-            row = self._uow.first(statement, params)
+            row = self._uow.driver_first(statement, params)
             if row is not None:
-                return row
+                return _LevelRow(*row)
             error = refusal(self._read(sku, warehouse))
             if error is not None:
                 raise error
