@@ -27,6 +27,8 @@ from __future__ import annotations
 import copy
 import datetime as _dt
 import enum
+import types
+import typing
 import uuid
 from decimal import Decimal
 from typing import Any, Final, TypeVar
@@ -54,6 +56,53 @@ _ATOMIC: Final = (
     Money,
 )
 _FROZEN: dict[type[Any], bool] = {}
+
+
+_DEEP: dict[type[Any], bool] = {}
+_IMMUTABLE_HINTS: Final = (
+    str,
+    int,
+    float,
+    bool,
+    bytes,
+    Decimal,
+    _dt.date,
+    _dt.time,
+    _dt.timedelta,
+    uuid.UUID,
+    Money,
+)
+
+
+def _immutable_hint(hint: Any) -> bool:
+    """Whether every value a field annotated ``hint`` can hold is immutable."""
+    if hint is type(None) or hint is Any:
+        return hint is type(None)
+    if isinstance(hint, type):
+        if issubclass(hint, _IMMUTABLE_HINTS) or issubclass(hint, enum.Enum):
+            return True
+        return _frozen_attrs(hint) and _deeply_frozen(hint)
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin is tuple or origin is frozenset:
+        return all(_immutable_hint(a) for a in arguments if a is not Ellipsis)
+    if origin in (typing.Union, types.UnionType):
+        return all(_immutable_hint(a) for a in arguments)
+    return False
+
+
+def _deeply_frozen(kind: type[Any]) -> bool:
+    """Whether instances of the frozen attrs class ``kind`` can only hold immutable values (by its hints)."""
+    known = _DEEP.get(kind)
+    if known is None:
+        _DEEP[kind] = False  # a class referring to itself is not assumed immutable
+        try:
+            hints = typing.get_type_hints(kind)
+            known = all(_immutable_hint(hints.get(f.name, Any)) for f in attrs.fields(kind))
+        except Exception:  # unresolvable annotations: inspect each instance instead
+            known = False
+        _DEEP[kind] = known
+    return known
 
 
 def _frozen_attrs(kind: type[Any]) -> bool:
@@ -87,6 +136,9 @@ def _copy_value(value: Any) -> Any:
     if kind is frozenset:
         return value
     if _frozen_attrs(kind):
+        if _deeply_frozen(kind):
+            _SHARED_TYPES.add(kind)  # its instances hold only immutable values: share them
+            return value
         changes = {}
         for field in attrs.fields(kind):
             current = getattr(value, field.name)
