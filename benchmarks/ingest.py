@@ -164,7 +164,8 @@ def raw_baseline(path: Path, n: int) -> float:
     )
     db.execute(
         "CREATE TABLE order_lines (parent_id BLOB, position INTEGER, sku TEXT, quantity INTEGER,"
-        " unit_price_amount INTEGER, unit_price_currency TEXT, allocations TEXT, PRIMARY KEY (parent_id, position))"
+        " unit_price_amount INTEGER, unit_price_currency TEXT, allocations TEXT,"
+        " PRIMARY KEY (parent_id, position))"
     )
     cipher = "v1.k1." + "A" * 60
     bidx = "f" * 64
@@ -175,9 +176,30 @@ def raw_baseline(path: Path, n: int) -> float:
         for i in range(first, min(first + BATCH, n)):
             key = os.urandom(16)
             orders.append(
-                (key, 5, "tmall", f"TM{i:09d}", "2026-03-02T01:00:30", "allocated", "2026-03-02T01:00:00",
-                 "2026-03-02T01:00:00", cipher, bidx, cipher, bidx, cipher, bidx, "上海市", "上海市",
-                 "浦东新区", cipher, 23400, "CNY", "SKU-0001*2;SKU-0002*1;SKU-0003*3", "[]")
+                (
+                    key,
+                    5,
+                    "tmall",
+                    f"TM{i:09d}",
+                    "2026-03-02T01:00:30",
+                    "allocated",
+                    "2026-03-02T01:00:00",
+                    "2026-03-02T01:00:00",
+                    cipher,
+                    bidx,
+                    cipher,
+                    bidx,
+                    cipher,
+                    bidx,
+                    "上海市",
+                    "上海市",
+                    "浦东新区",
+                    cipher,
+                    23400,
+                    "CNY",
+                    "SKU-0001*2;SKU-0002*1;SKU-0003*3",
+                    "[]",
+                )
             )
             lines += [(key, p, SKUS[p], 2, 3900, "CNY", '[["SH-01", 2]]') for p in range(3)]
         db.execute("BEGIN")

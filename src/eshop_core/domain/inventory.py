@@ -168,7 +168,7 @@ ADJUSTMENT_REASONS: Final[Mapping[MovementReason, int]] = {
     MovementReason.CORRECTION: 0,
     MovementReason.COUNT_ADJUSTMENT: 0,
 }
-"""Reasons a direct adjustment may give, with the sign they require (0: either)."""
+"""Reasons a direct adjustment may give, with the sign they require (0 for either)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -192,7 +192,7 @@ class StockLevel:
 
     @property
     def available(self) -> int:
-        """Units that can still be promised: on hand minus reserved (never negative)."""
+        """Units that can still be promised, on hand minus reserved (never negative)."""
         return self.on_hand - self.reserved
 
 
@@ -353,7 +353,7 @@ STOCK_COUNT_LIFECYCLE: Final = Lifecycle(
     initial=StockCountState.COUNTING,
     terminal={StockCountState.ADJUSTED, StockCountState.CANCELLED},
 )
-"""The count sheet lifecycle: counted, submitted, then adjusted, or sent back to recount."""
+"""The count sheet lifecycle (counted, submitted, then adjusted, or sent back to recount)."""
 
 
 @attrs.frozen(kw_only=True)

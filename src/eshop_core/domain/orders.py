@@ -102,7 +102,7 @@ PRE_SHIPMENT: Final = frozenset(
         S.ALLOCATED,
     }
 )
-"""States in which nothing has been shipped: the order may still be modified or cancelled."""
+"""States in which nothing has been shipped; the order may still be modified or cancelled."""
 
 _TRANSITIONS: dict[tuple[OrderState, str], OrderState] = {
     (S.PENDING_PAYMENT, "pay"): S.PAID,

@@ -72,7 +72,7 @@ class ChannelOrderLine(_Part):
     """One line: SKU, units (a positive whole number), unit price and line discount."""
 
     sku: str = pydantic.Field(pattern=_SKU_PATTERN)
-    quantity: pydantic.StrictInt = pydantic.Field(gt=0)
+    quantity: int = pydantic.Field(gt=0, strict=True)
     unit_price: Decimal = pydantic.Field(ge=0)
     discount: Decimal = pydantic.Field(default=Decimal(0), ge=0)
 
@@ -186,7 +186,7 @@ class ChannelOrder(pydantic.BaseModel):
 
     @property
     def revision(self) -> datetime:
-        """The revision: ``modified_at``."""
+        """The revision, which is ``modified_at``."""
         return self.modified_at
 
     def to_fields(self) -> dict[str, Any]:

@@ -99,10 +99,10 @@ __all__ = [
 ]
 
 PAYMENT_REMINDER_TIMER: Final = "orders.payment_reminder"
-"""Timer kind: remind an unpaid buyer (ORD-07)."""
+"""The timer kind that reminds an unpaid buyer (ORD-07)."""
 
 CONFIRMATION_TIMER: Final = "orders.confirmation_due"
-"""Timer kind: flag an order still unconfirmed at its deadline (ORD-03)."""
+"""The timer kind that flags an order still unconfirmed at its deadline (ORD-03)."""
 
 ORDERS_ACTOR: Final = Actor.system("orders")
 """The system actor that confirms and allocates orders automatically."""
