@@ -516,10 +516,22 @@ class OrdersService:
                     where = f"{prefix}{i}." if prefix else ""
                     shop.inventory.check_sku(uow, line.sku, field=f"{where}lines.{j}.sku")
             policy = shop.policies.version_in_force(uow, now)
+            state = _Batch(index_key=uow.index_key, window=policy.rules.orders.duplicate_window)
+            # Lock the stock every order of the batch may touch first, in a fixed order: batches
+            # then never deadlock, and one waiting behind another that creates the same orders
+            # sees them committed below instead of losing the race on their keys.
+            self._prefetch(uow, state, {line.sku for c in batch for line in c.lines})
             book = uow.port(OrderBook)
             known = book.known([c.key for c in batch])
             orders = uow.repository(Order)
-            state = _Batch(index_key=uow.index_key, window=policy.rules.orders.duplicate_window)
+            held_skus = {
+                line.sku
+                for c in batch
+                if c.key in known and c.status == "cancelled" and known[c.key].state in PRE_SHIPMENT
+                for line in orders.get(known[c.key].id).lines
+                if line.allocations
+            }
+            self._prefetch(uow, state, held_skus)  # what a cancellation releases (if its items changed)
             # every order this batch may audit: new ones, and known unpaid ones now paid
             fresh = [
                 (c, f)
@@ -543,8 +555,6 @@ class OrdersService:
                 currency: book.totals(buyer_indexes=buyers, currency=currency)
                 for currency in sorted({c.currency for c, _f in fresh})
             }
-            if fresh:
-                self._prefetch(uow, state, {line.sku for c, _f in fresh for line in c.lines})
             seen: dict[tuple[str, str], Order] = {}
             touched: dict[uuid.UUID, Order] = {}
             for channel_order, order_fields in zip(batch, fields, strict=True):
