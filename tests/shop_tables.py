@@ -31,5 +31,9 @@ SHOP_TABLES: Final = frozenset(
         "purchase_order_lines",
         "orders",
         "order_lines",
+        "shipments",
+        "carriers",
+        "freight_bills",
+        "logistics_exceptions",
     }
 )

@@ -90,6 +90,10 @@ class Permission(StrEnum):
     ORDER_CONFIRM = "order.confirm"
     ORDER_EDIT = "order.edit"
     ORDER_CANCEL = "order.cancel"
+    ORDER_SHIP = "order.ship"
+    ORDER_EXPORT = "order.export"
+    LOGISTICS_MANAGE = "logistics.manage"
+    FREIGHT_RECONCILE = "freight.reconcile"
 
 
 def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, frozenset[Permission]]:
@@ -99,6 +103,7 @@ def _frozen(mapping: Mapping[Role, Iterable[Permission]]) -> Mapping[Role, froze
 ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
     {
         Role.OPERATIONS: {
+            Permission.ORDER_EXPORT,
             Permission.ORDER_READ,
             Permission.ORDER_HOLD,
             Permission.ORDER_CONFIRM,
@@ -118,7 +123,14 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.PERSONAL_DATA_READ,
             Permission.STOCK_READ,
         },
-        Role.LOGISTICS: {Permission.ORDER_READ, Permission.PERSONAL_DATA_READ, Permission.STOCK_READ},
+        Role.LOGISTICS: {
+            Permission.LOGISTICS_MANAGE,
+            Permission.FREIGHT_RECONCILE,
+            Permission.ORDER_SHIP,
+            Permission.ORDER_READ,
+            Permission.PERSONAL_DATA_READ,
+            Permission.STOCK_READ,
+        },
         Role.WAREHOUSE: {
             Permission.ORDER_READ,
             Permission.STOCK_READ,
@@ -142,6 +154,9 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.STOCK_READ,
         },
         Role.DEPARTMENT_MANAGER: {
+            Permission.LOGISTICS_MANAGE,
+            Permission.FREIGHT_RECONCILE,
+            Permission.ORDER_EXPORT,
             Permission.ORDER_READ,
             Permission.ORDER_HOLD,
             Permission.ORDER_CONFIRM,
@@ -162,13 +177,15 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.WAREHOUSE_MANAGE,
         },
         Role.FINANCE: {
+            Permission.FREIGHT_RECONCILE,
+            Permission.ORDER_EXPORT,
             Permission.ORDER_READ,
             Permission.AUDIT_READ,
             Permission.APPROVAL_DECIDE,
             Permission.STOCK_READ,
             Permission.VARIANCE_APPROVE,
         },
-        Role.DATA_ANALYST: {Permission.ORDER_READ, Permission.STOCK_READ},
+        Role.DATA_ANALYST: {Permission.ORDER_EXPORT, Permission.ORDER_READ, Permission.STOCK_READ},
         Role.ADMINISTRATOR: {
             Permission.AUDIT_READ,
             Permission.OUTBOX_MANAGE,
@@ -179,6 +196,7 @@ ROLE_PERMISSIONS: Final[Mapping[Role, frozenset[Permission]]] = _frozen(
             Permission.WAREHOUSE_MANAGE,
         },
         Role.SYSTEM: {
+            Permission.ORDER_SHIP,
             Permission.ORDER_INGEST,
             Permission.ORDER_READ,
             Permission.ORDER_CONFIRM,

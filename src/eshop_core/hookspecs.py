@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from eshop_core.domain.order_audit import AuditRule
     from eshop_core.domain.orders import Order
     from eshop_core.events import EventEnvelope
+    from eshop_core.services.notifications import Notifier
     from eshop_core.storage.ports import BackendSpec
     from eshop_core.timers import TimerHandler
 
@@ -170,6 +171,26 @@ def eshop_choose_warehouse(
 
     The first non-None result wins. The stock is then reserved atomically;
     what another order took meanwhile is simply not reserved.
+
+    .. versionadded:: 0.1
+    """
+
+
+@hookspec
+def eshop_register_notifiers(register: Callable[[Notifier], None]) -> None:
+    """
+    Register notifiers that deliver customer notices (ORD-05, ORD-04, ORD-07).
+
+    Args:
+        register: Call ``register(notifier)``; ``notifier(notice)`` gets a
+            :class:`~eshop_core.services.notifications.CustomerNotice` (with the
+            consignee's name and phone) and delivers it; raise to have it retried.
+
+    Every implementation is called once per :meth:`Shop.open
+    <eshop_core.Shop.open>`. With at least one notifier, the shop adds the
+    outbox subscriber ``eshop.notifications``, which turns shipment, payment
+    reminder and shortage events into notices after they commit; delivery is
+    at least once (use ``notice.key`` to send each once).
 
     .. versionadded:: 0.1
     """

@@ -32,12 +32,15 @@ from eshop_core.services.approvals import ApprovalsService
 from eshop_core.services.audit import AuditService
 from eshop_core.services.catalog import CatalogService
 from eshop_core.services.inventory import InventoryService
+from eshop_core.services.logistics import LogisticsService
+from eshop_core.services.notifications import NOTIFICATIONS_SUBSCRIBER, Notifier, notifications_subscriber
 from eshop_core.services.orders import OrdersService
 from eshop_core.services.outbox import OutboxService, Subscriber
 from eshop_core.services.personal_data import PersonalDataService
 from eshop_core.services.policies import PoliciesService
 from eshop_core.services.purchasing import PurchasingService
 from eshop_core.services.scheduler import Scheduler
+from eshop_core.services.shipping import ShippingService
 from eshop_core.services.stock_counts import StockCountService
 from eshop_core.storage.ports import (
     AuditLog,
@@ -119,6 +122,18 @@ def _collect_timer_handlers(pm: pluggy.PluginManager) -> dict[str, TimerHandler]
     return handlers
 
 
+def _collect_notifiers(pm: pluggy.PluginManager) -> list[Notifier]:
+    notifiers: list[Notifier] = []
+
+    def register(notifier: Notifier) -> None:
+        if not callable(notifier):
+            raise PluginError(f"eshop_register_notifiers: {notifier!r} is not callable")
+        notifiers.append(notifier)
+
+    pm.hook.eshop_register_notifiers(register=register)
+    return notifiers
+
+
 def _collect_audit_rules(pm: pluggy.PluginManager) -> list[Any]:
     rules: list[Any] = []
     for impl in pm.hook.eshop_register_audit_rules.get_hookimpls():  # registration order
@@ -179,8 +194,12 @@ class Shop:
         stock_counts: Stocktaking (:class:`~eshop_core.services.stock_counts.StockCountService`).
         purchasing: Suppliers, purchase plans and orders, receiving
             (:class:`~eshop_core.services.purchasing.PurchasingService`).
-        orders: Channel orders: ingestion, audit, confirmation, allocation
-            (:class:`~eshop_core.services.orders.OrdersService`).
+        orders: Channel orders: ingestion, audit, confirmation, allocation, changes, timeline,
+            export (:class:`~eshop_core.services.orders.OrdersService`).
+        shipping: Shipments with packing checks and deliveries
+            (:class:`~eshop_core.services.shipping.ShippingService`).
+        logistics: Carriers, freight bills and logistics exceptions
+            (:class:`~eshop_core.services.logistics.LogisticsService`).
     """
 
     def __init__(
@@ -207,6 +226,8 @@ class Shop:
         self.stock_counts = StockCountService(self)
         self.purchasing = PurchasingService(self)
         self.orders = OrdersService(self)
+        self.shipping = ShippingService(self)
+        self.logistics = LogisticsService(self)
         self.orders.set_audit_rules(_collect_audit_rules(plugins))
         if plugins.hook.eshop_choose_warehouse.get_hookimpls():
             self.orders.set_warehouse_chooser(plugins.hook.eshop_choose_warehouse)
@@ -270,6 +291,10 @@ class Shop:
         if missing:
             raise StorageError(f"the {spec.name} backend lacks required ports: {', '.join(missing)}")
         subscribers = _collect_subscribers(pm)
+        notifiers = _collect_notifiers(pm)
+        late: dict[str, Shop] = {}
+        if notifiers:
+            subscribers[NOTIFICATIONS_SUBSCRIBER] = notifications_subscriber(lambda: late["shop"], notifiers)
         options = BackendOptions(
             clock=clock or SystemClock(),
             keyring=keyring or Keyring.from_env(),
@@ -283,7 +308,7 @@ class Shop:
         shop_calendar = calendar or _default_calendar(pm)
         timer_handlers = _collect_timer_handlers(pm)
         backend = spec.open(url_or_engine, options)
-        return cls(
+        shop = cls(
             backend=backend,
             plugins=pm,
             clock=options.clock,
@@ -291,6 +316,8 @@ class Shop:
             subscribers=subscribers,
             timer_handlers=timer_handlers,
         )
+        late["shop"] = shop
+        return shop
 
     @staticmethod
     def _select_backend(target: object, specs: Sequence[BackendSpec]) -> BackendSpec:

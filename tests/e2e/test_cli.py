@@ -100,14 +100,25 @@ def test_demo_runs_on_a_fresh_sqlite_file_and_shows_the_shop(tmp_path: Path) -> 
     assert "overdue ['TM-2002']; reminded to pay ['TM-2003']" in out  # ORD-03, ORD-07
     assert "TM-2002 confirmed by wu.hua, late=True" in out
     assert "TM-2004 wants 10: short, 2 reserved" in out  # ORD-04
-    flat = " ".join(out.split())  # the terminal may wrap the last line
+    flat = " ".join(out.split())  # the terminal may wrap long lines
+    assert (
+        "packing check refused: invalid packed: 2 of BK-WC-3 packed, but the shipment takes 1" in flat
+    )  # ORD-05
+    assert (
+        "TM-2002 shipped with SF SF140020020001: https://www.sf-express.com/track?no=SF140020020001" in flat
+    )
+    assert "three days later: [('delay', 'SF140020020001')] opened" in flat  # LOG-03
+    assert (
+        "freight bill reconciled: amount SF140020020001 (billed 14.00 CNY, quoted 12.00 CNY)" in flat
+    )  # LOG-02
+    assert "-> modified -> shipped -> delivered" in flat  # ORD-06, ORD-08
     assert (
         "done: {'listings_published': 2, 'stock_on_hand': 57, 'low_stock_suggestions': 1, 'orders': 4, "
-        "'orders_late': 1, 'records': 3, 'audit_entries': 58, 'events_delivered': 58, 'timers_fired': 1}"
-        in flat
+        "'orders_late': 1, 'shipments': 1, 'freight_differences': 1, 'records': 3, 'audit_entries': 68, "
+        "'events_delivered': 68, 'timers_fired': 1}" in flat
     )
     assert (tmp_path / "eshop-demo.db").exists()
     # a second run starts fresh again
     again = _eshop("demo", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "'records': 3, 'audit_entries': 58" in " ".join(again.stdout.split())
+    assert "'records': 3, 'audit_entries': 68" in " ".join(again.stdout.split())

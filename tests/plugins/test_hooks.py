@@ -309,3 +309,42 @@ def test_hook_eshop_choose_warehouse() -> None:
     assert view.line("MUG-BLUE").allocations == (("BJ-01", 2),)
     assert shop.inventory.level(Actor.system("orders"), "MUG-BLUE", "BJ-01").reserved == 2
     assert shop.inventory.level(Actor.system("orders"), "MUG-BLUE", "SH-01").reserved == 0
+
+
+def test_hook_eshop_register_notifiers() -> None:
+    from eshop_core import Role
+    from eshop_core.services.notifications import NOTIFICATIONS_SUBSCRIBER, CustomerNotice
+
+    received: list[CustomerNotice] = []
+
+    class Sms:
+        @hookimpl
+        def eshop_register_notifiers(self, register: Callable[..., None]) -> None:
+            register(received.append)
+
+    shop = _order_shop(Sms())
+    assert NOTIFICATIONS_SUBSCRIBER in shop.outbox.subscribers
+    order = shop.orders.ingest(Actor.system("channel:tmall"), _channel_order())
+    lines = [{"sku": "MUG-BLUE", "quantity": 2}]
+    parcel = shop.shipping.ship(
+        Actor("chen.jie", roles={Role.LOGISTICS}),
+        order.id,
+        {
+            "warehouse": "SH-01",
+            "lines": lines,
+            "packed": lines,
+            "address_confirmed": True,
+            "carrier": "SF",
+            "tracking_number": "SF 1234 5678",
+            "tracking_url": "https://www.sf-express.com/track/SF12345678",
+        },
+    )
+    assert received == []  # notices leave after the commit, through the outbox
+    shop.outbox.deliver(limit=1000)
+    assert [(n.kind, n.order_id, n.recipient_name, n.recipient_phone) for n in received] == [
+        ("shipment_dispatched", order.id, "Li Lei", "13800138000")
+    ]
+    details = received[0].details
+    assert (details["carrier"], details["tracking_number"]) == ("SF", parcel.tracking_number)
+    assert details["tracking_url"] == "https://www.sf-express.com/track/SF12345678"
+    assert details["lines"] == {"MUG-BLUE": 2}

@@ -10,6 +10,7 @@ the channel's modification time as its *revision*. It moves through
     confirmed → short → backordered | partial → allocated   (customer's choice)
     allocated | partial → partially_shipped → shipped → delivered → completed
     any state before shipment → cancelled
+    allocated | short | backordered | partial → confirmed (reallocate: the items changed)
 
 ``modify`` is allowed before shipment and keeps the state. The consignee's
 name, phone and address, the buyer and the buyer's note are personal data:
@@ -21,7 +22,7 @@ Every change records a past-tense event and a step of the order's timeline.
 Example:
     >>> from eshop_core.domain.orders import ORDER_LIFECYCLE, OrderState
     >>> ORDER_LIFECYCLE.actions(OrderState.SHORT)
-    ('backorder', 'cancel', 'modify', 'partial')
+    ('backorder', 'cancel', 'modify', 'partial', 'reallocate')
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from eshop_core.events import DomainEvent
 from eshop_core.money import Money
 
 __all__ = [
+    "MODIFIABLE",
     "ORDER_LIFECYCLE",
     "PRE_SHIPMENT",
     "AuditFinding",
@@ -51,14 +53,17 @@ __all__ = [
     "OrderAuditPassed",
     "OrderCancelled",
     "OrderConfirmed",
+    "OrderDelivered",
     "OrderFlagged",
     "OrderHeld",
     "OrderLine",
+    "OrderModified",
     "OrderPaid",
     "OrderReceived",
     "OrderReleased",
     "OrderRevisionApplied",
     "OrderRevisionIgnored",
+    "OrderShipped",
     "OrderShort",
     "OrderState",
     "OrderStep",
@@ -122,6 +127,7 @@ _TRANSITIONS: dict[tuple[OrderState, str], OrderState] = {
     (S.ALLOCATED, "ship_part"): S.PARTIALLY_SHIPPED,
     (S.ALLOCATED, "ship"): S.SHIPPED,
     (S.PARTIALLY_SHIPPED, "ship_part"): S.PARTIALLY_SHIPPED,
+    (S.PARTIALLY_SHIPPED, "allocate"): S.PARTIALLY_SHIPPED,  # the rest of a partial order arrived
     (S.PARTIALLY_SHIPPED, "ship"): S.SHIPPED,
     (S.SHIPPED, "deliver"): S.DELIVERED,
     (S.DELIVERED, "complete"): S.COMPLETED,
@@ -129,6 +135,8 @@ _TRANSITIONS: dict[tuple[OrderState, str], OrderState] = {
 for _state in PRE_SHIPMENT:
     _TRANSITIONS[(_state, "cancel")] = S.CANCELLED
     _TRANSITIONS[(_state, "modify")] = _state
+for _state in (S.ALLOCATED, S.SHORT, S.BACKORDERED, S.PARTIAL):
+    _TRANSITIONS[(_state, "reallocate")] = S.CONFIRMED  # items changed: reserve again
 
 ORDER_LIFECYCLE: Final = Lifecycle(
     "Order", _TRANSITIONS, initial=S.PENDING_PAYMENT, terminal={S.COMPLETED, S.CANCELLED}
@@ -137,6 +145,31 @@ ORDER_LIFECYCLE: Final = Lifecycle(
 
 _MAX_TEXT: Final = 2000
 _AMOUNTS: Final = ("shipping_fee", "discount", "total")
+
+
+MODIFIABLE: Final = (
+    "consignee_name",
+    "consignee_phone",
+    "province",
+    "city",
+    "district",
+    "address",
+    "postcode",
+    "buyer_note",
+    "packaging",
+)
+"""The fields :meth:`Order.modify` may change before shipment."""
+
+
+def _packaging(value: object) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Iterable):
+        raise InvalidInputError("packaging", "give a list of packaging needs, e.g. ['hardcover', 'fragile']")
+    out = []
+    for item in value:
+        if not isinstance(item, str) or not item.strip() or len(item) > 64:
+            raise InvalidInputError("packaging", f"each need is a short text, got {item!r}")
+        out.append(item.strip().casefold())
+    return tuple(sorted(set(out)))
 
 
 def items_key(lines: Iterable[tuple[str, int]]) -> str:
@@ -339,6 +372,28 @@ class ConfirmationOverdue(DomainEvent):
 
 
 @attrs.frozen(kw_only=True)
+class OrderModified(DomainEvent):
+    """The order was changed before shipment (ORD-08); personal fields are named, not shown."""
+
+    changed: list[str]
+
+
+@attrs.frozen(kw_only=True)
+class OrderShipped(DomainEvent):
+    """Part or all of the order left a warehouse (ORD-05)."""
+
+    shipment_id: str
+    warehouse: str
+    lines: dict[str, int]
+    complete: bool
+
+
+@attrs.frozen(kw_only=True)
+class OrderDelivered(DomainEvent):
+    """Every parcel of the order was delivered."""
+
+
+@attrs.frozen(kw_only=True)
 class OrderCancelled(DomainEvent):
     """The order was cancelled; its reservations were released."""
 
@@ -389,6 +444,7 @@ class Order(Aggregate):
         payment_method: How they paid (``alipay``, ``wechat``, ``card``...).
         payment_reference: The payment's transaction id.
         buyer_note: The buyer's note (personal data).
+        packaging: Special packaging the order needs (``hardcover``, ``fragile``...; ORD-08).
         items_key: Canonical items, for duplicate matching (filterable).
         findings: The audit's findings while held.
         policy_version: The policy version of the latest audit or confirmation decision.
@@ -423,6 +479,7 @@ class Order(Aggregate):
     payment_method: str | None = None
     payment_reference: str | None = None
     buyer_note: str | None = attrs.field(default=None, metadata={"pii": True})
+    packaging: tuple[str, ...] = ()
     items_key: str = attrs.field(default="", metadata={"filterable": True})
     findings: list[AuditFinding] = attrs.field(factory=list)
     policy_version: int | None = None
@@ -718,6 +775,132 @@ class Order(Aggregate):
         self._step("confirmation_overdue", by, at)
         self._record(ConfirmationOverdue(occurred_at=at, actor=by, due_at=self.confirmation_due_at))
         return True
+
+    def modify(self, changes: Mapping[str, Any], *, by: Actor, at: datetime) -> list[str]:
+        """
+        Change the consignee, address, note or special packaging before shipment (ORD-08).
+
+        ``changes`` maps field names of :data:`MODIFIABLE` to new values; the
+        fields actually changed are returned (and named in the event, never their values).
+
+        Raises:
+            InvalidTransitionError: Something was shipped already, or it is cancelled.
+            InvalidInputError: An unknown field or a bad value.
+        """
+        self._fire("modify")
+        changed = []
+        for name, value in changes.items():
+            if name not in MODIFIABLE:
+                raise InvalidInputError(name, f"cannot be modified; modifiable: {', '.join(MODIFIABLE)}")
+            if name == "packaging":
+                value = _packaging(value)
+            elif name in ("district", "postcode", "buyer_note"):
+                value = _text(name, value, optional=True, limit=500)
+                value = "" if value is None and name == "district" else value
+            else:
+                value = _text(name, value, limit=500)
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed.append(name)
+        if changed:
+            self._step("modified", by, at, ", ".join(changed))
+            self._record(OrderModified(occurred_at=at, actor=by, changed=changed))
+        return changed
+
+    def replace_lines(
+        self, lines: Sequence[OrderLine], *, by: Actor, at: datetime
+    ) -> dict[str, list[tuple[str, int]]]:
+        """
+        Replace the items before shipment (ORD-08); return the reservations the caller must release.
+
+        A confirmed order goes back to ``confirmed`` to be allocated again.
+
+        Raises:
+            InvalidTransitionError: Something was shipped already, or it is cancelled.
+            InvalidInputError: No lines, a line in another currency, or a total that does not add up.
+        """
+        self._fire("modify")
+        if not lines:
+            raise InvalidInputError("lines", "an order needs at least one line")
+        currency = self.total.currency
+        seen: set[str] = set()
+        for i, line in enumerate(lines):
+            if line.unit_price.currency != currency or line.discount.currency != currency:
+                raise InvalidInputError(f"lines.{i}", f"must be in {currency} like the order")
+            if line.sku in seen:
+                raise InvalidInputError(f"lines.{i}.sku", f"{line.sku} is on two lines; give it once")
+            seen.add(line.sku)
+            if line.total.amount < 0:
+                raise InvalidInputError(
+                    f"lines.{i}.discount", f"{line.discount} is more than the line's amount"
+                )
+        released = {line.sku: list(line.allocations) for line in self.lines if line.allocations}
+        if ORDER_LIFECYCLE.can(self.state, "reallocate"):
+            self._fire("reallocate")
+        self.lines = [attrs.evolve(line, allocations=(), shipped=0) for line in lines]
+        self.total = sum((line.total for line in self.lines), self.shipping_fee) - self.discount
+        self.items_key = items_key((line.sku, line.quantity) for line in self.lines)
+        self._step("items_modified", by, at, self.items_key)
+        self._record(OrderModified(occurred_at=at, actor=by, changed=["lines", "total"]))
+        return released
+
+    def record_shipment(
+        self, shipment_id: str, warehouse: str, lines: Mapping[str, int], *, by: Actor, at: datetime
+    ) -> bool:
+        """
+        Record units shipped from ``warehouse`` out of what was reserved there; return whether all is.
+
+        Raises:
+            InvalidTransitionError: The order cannot ship in its state (unpaid, held, short...).
+            InvalidInputError: A SKU not on the order, or more units than are reserved for it there.
+        """
+        if not ORDER_LIFECYCLE.can(self.state, "ship_part"):
+            self._fire("ship")  # raises InvalidTransitionError naming the state
+        by_sku = {line.sku: line for line in self.lines}
+        updated = dict(by_sku)
+        for sku, units in lines.items():
+            line = by_sku.get(sku)
+            if line is None:
+                raise InvalidInputError("lines", f"{sku} is not on {self.subject}")
+            here = dict(line.allocations).get(warehouse, 0)
+            if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= here:
+                raise InvalidInputError(
+                    f"lines.{sku}",
+                    f"{units!r} units: {here} of {sku} are reserved for this order in {warehouse}",
+                )
+            left = dict(line.allocations)
+            left[warehouse] = here - units
+            updated[sku] = attrs.evolve(
+                line,
+                allocations=tuple(sorted((w, n) for w, n in left.items() if n)),
+                shipped=line.shipped + units,
+            )
+        self.lines = [updated[line.sku] for line in self.lines]
+        complete = all(line.shipped >= line.quantity for line in self.lines)
+        self._fire("ship" if complete else "ship_part")
+        self._step("shipped" if complete else "shipped_part", by, at, f"shipment {shipment_id}")
+        self._record(
+            OrderShipped(
+                occurred_at=at,
+                actor=by,
+                shipment_id=shipment_id,
+                warehouse=warehouse,
+                lines=dict(lines),
+                complete=complete,
+            )
+        )
+        return complete
+
+    def deliver(self, *, by: Actor, at: datetime) -> None:
+        """
+        Record that every parcel was delivered.
+
+        Raises:
+            InvalidTransitionError: It is not fully shipped.
+        """
+        self._fire("deliver")
+        self._step("delivered", by, at)
+        self._record(OrderDelivered(occurred_at=at, actor=by))
 
     def cancel(self, *, reason: str, by: Actor, at: datetime) -> dict[str, list[tuple[str, int]]]:
         """

@@ -141,7 +141,11 @@ class ChannelOrder(pydantic.BaseModel):
             raise ValueError("modified_at: must not be before placed_at")
         if self.status == "paid" and self.payment is None:
             raise ValueError("payment: a paid order needs its payment")
+        seen: set[str] = set()
         for i, line in enumerate(self.lines):
+            if line.sku in seen:
+                raise ValueError(f"lines.{i}.sku: {line.sku} is on two lines; give it once")
+            seen.add(line.sku)
             if line.discount > line.unit_price * line.quantity:
                 raise ValueError(f"lines.{i}.discount: {line.discount} is more than the line's amount")
         lines = sum((line.unit_price * line.quantity - line.discount for line in self.lines), Decimal(0))

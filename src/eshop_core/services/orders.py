@@ -46,16 +46,19 @@ Example:
 
 from __future__ import annotations
 
+import csv
+import json
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 import attrs
 
 from eshop_core.access import Actor, Permission, authorize, permissions_of
+from eshop_core.clock import ensure_aware
 from eshop_core.domain.inventory import StockLevel
 from eshop_core.domain.order_audit import AuditContext, AuditRule
 from eshop_core.domain.orders import (
@@ -89,6 +92,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONFIRMATION_TIMER",
+    "EXPORT_COLUMNS",
     "ORDERS_ACTOR",
     "PAYMENT_REMINDER_TIMER",
     "IngestOutcome",
@@ -175,6 +179,7 @@ class OrderView:
     payment_method: str | None
     payment_reference: str | None
     buyer_note: str | None
+    packaging: tuple[str, ...]
     findings: tuple[AuditFinding, ...]
     policy_version: int | None
     confirmation_due_at: datetime | None
@@ -217,6 +222,7 @@ class OrderView:
             payment_method=order.payment_method,
             payment_reference=order.payment_reference,
             buyer_note=mask(order.buyer_note),
+            packaging=order.packaging,
             findings=tuple(order.findings),
             policy_version=order.policy_version,
             confirmation_due_at=order.confirmation_due_at,
@@ -936,9 +942,131 @@ class OrdersService:
 
         return self._act(actor, order_id, Permission.ORDER_CANCEL, act)
 
+    def modify(self, actor: Actor, order_id: uuid.UUID | str, **changes: Any) -> OrderView:
+        """
+        Change consignee, address, buyer note or special packaging before shipment (ORD-08, ``order.edit``).
+
+        Example: ``shop.orders.modify(wu, order_id, address="...", packaging=["hardcover"])``.
+
+        Raises:
+            InvalidTransitionError: Something was shipped already, or it is cancelled.
+            InvalidInputError: A field that cannot be modified, or a bad value.
+        """
+        if not changes:
+            raise InvalidInputError("changes", "name at least one field to change")
+
+        def act(uow: UnitOfWork, order: Order, now: datetime) -> None:
+            order.modify(changes, by=actor, at=now)
+
+        return self._act(actor, order_id, Permission.ORDER_EDIT, act)
+
+    def change_items(
+        self, actor: Actor, order_id: uuid.UUID | str, lines: Sequence[Mapping[str, Any]]
+    ) -> OrderView:
+        """
+        Replace the items before shipment and reserve stock again (ORD-08; ``order.edit``).
+
+        ``lines`` are ``{sku, quantity, unit_price, discount?}`` in the order's
+        currency; the total is recomputed. A confirmed order's reservations are
+        released and the new items allocated in the same unit of work.
+
+        Raises:
+            InvalidTransitionError: Something was shipped already, or it is cancelled.
+            InvalidInputError: Bad lines (``lines.<i>.<field>``).
+            NotFoundError: An unknown SKU.
+        """
+        from eshop_core.schemas.orders import ChannelOrderLine
+
+        parsed = []
+        if isinstance(lines, Mapping | str) or not lines:
+            raise InvalidInputError("lines", "give at least one line")
+        for i, raw in enumerate(lines):
+            try:
+                parsed.append(ChannelOrderLine.model_validate(raw))
+            except ValueError as error:
+                raise InvalidInputError(f"lines.{i}", str(error).splitlines()[-1].strip()) from None
+
+        def act(uow: UnitOfWork, order: Order, now: datetime) -> None:
+            currency = order.total.currency
+            new = []
+            for i, line in enumerate(parsed):
+                self._shop.inventory.check_sku(uow, line.sku, field=f"lines.{i}.sku")
+                price, discount = Money.of(line.unit_price, currency), Money.of(line.discount, currency)
+                if not price.is_rounded or not discount.is_rounded:
+                    raise InvalidInputError(f"lines.{i}", f"amounts must be whole minor units of {currency}")
+                new.append(
+                    OrderLine(sku=line.sku, quantity=line.quantity, unit_price=price, discount=discount)
+                )
+            self._release(uow, order, order.replace_lines(new, by=actor, at=now))
+            if order.state is OrderState.CONFIRMED:
+                policy = self._shop.policies.version_in_force(uow, now)
+                self._allocate(uow, order, actor, now, policy)
+
+        return self._act(actor, order_id, Permission.ORDER_EDIT, act)
+
+    def timeline(self, actor: Actor, order_id: uuid.UUID | str) -> tuple[OrderStep, ...]:
+        """
+        Return every step of an order, oldest first: received, paid, held, confirmed, shipped... (ORD-06).
+
+        Steps name what happened, who did it and when; they never carry personal data.
+
+        Raises:
+            PermissionDeniedError: Missing ``order.read``.
+            NotFoundError: No such order.
+        """
+        return self.get(actor, order_id).steps
+
+    def export(
+        self,
+        actor: Actor,
+        out: TextIO,
+        *,
+        format: str = "csv",
+        since: datetime | None = None,
+        until: datetime | None = None,
+    ) -> int:
+        """
+        Write the sales data of orders placed in ``[since, until)`` to ``out``; return how many (ORD-09).
+
+        One row per order: order number, channel, state, placed and paid times,
+        items (``sku*units``), units, amounts, currency, payment method and the
+        shipping address. The consignee's name, phone and street are masked
+        (``***``) unless the actor holds ``personal_data.read``. ``format`` is
+        ``"csv"`` (with a header row) or ``"json"`` (one JSON object per line).
+
+        Raises:
+            PermissionDeniedError: Missing ``order.export``.
+            InvalidInputError: An unknown format, or naive times.
+        """
+        authorize(actor, Permission.ORDER_EXPORT)
+        if format not in ("csv", "json"):
+            raise InvalidInputError("format", f"must be 'csv' or 'json', got {format!r}")
+        since = None if since is None else ensure_aware(since, field="since")
+        until = None if until is None else ensure_aware(until, field="until")
+        personal = self._personal(actor)
+        writer = csv.writer(out) if format == "csv" else None
+        if writer is not None:
+            writer.writerow(EXPORT_COLUMNS)
+        count = 0
+        with self._shop.unit_of_work(actor) as uow:
+            for order in all_pages(uow, Order):
+                if (since is not None and order.placed_at < since) or (
+                    until is not None and order.placed_at >= until
+                ):
+                    continue
+                row = _export_row(OrderView.of(order, personal=personal))
+                if writer is not None:
+                    writer.writerow([row[c] for c in EXPORT_COLUMNS])
+                else:
+                    out.write(json.dumps(row, ensure_ascii=False) + "\n")
+                count += 1
+        return count
+
     def retry_allocation(self, actor: Actor, *, limit: int = 500) -> tuple[OrderView, ...]:
         """
-        Try again to reserve what backordered and partial orders miss, oldest first (needs ``order.edit``).
+        Try again to reserve what waiting orders miss, oldest first (needs ``order.edit``).
+
+        Backordered orders are filled only whole; partial ones (also partly shipped) take what is there.
 
         Returns the orders that changed; those now complete are ``allocated``.
         """
@@ -949,8 +1077,9 @@ class OrdersService:
             policy = self._shop.policies.version_in_force(uow, now)
             waiting = [
                 o
-                for state in (OrderState.BACKORDERED, OrderState.PARTIAL)
+                for state in (OrderState.BACKORDERED, OrderState.PARTIAL, OrderState.PARTIALLY_SHIPPED)
                 for o in all_pages(uow, Order, {"state": state})
+                if o.shortage
             ]
             for order in sorted(waiting, key=lambda o: o.placed_at)[:limit]:
                 before = order.version
@@ -1011,6 +1140,60 @@ class OrdersService:
         if order.flag_overdue(by=uow.actor, at=context.timer.due_at):
             uow.repository(Order).save(order)
             uow.port(OrderBook).note([order])
+
+
+EXPORT_COLUMNS: Final = (
+    "order_number",
+    "channel",
+    "state",
+    "placed_at",
+    "paid_at",
+    "items",
+    "units",
+    "lines_total",
+    "shipping_fee",
+    "discount",
+    "total",
+    "currency",
+    "payment_method",
+    "consignee",
+    "phone",
+    "province",
+    "city",
+    "district",
+    "address",
+)
+"""The columns of :meth:`OrdersService.export`, in order."""
+
+
+def _amount(money: Money) -> str:
+    """The amount with exactly the currency's minor digits (``0`` becomes ``0.00``)."""
+    return f"{money.amount:.{money.minor_digits}f}"
+
+
+def _export_row(view: OrderView) -> dict[str, Any]:
+    lines_total = sum((line.total for line in view.lines), Money.zero(view.total.currency))
+    return {
+        "order_number": view.external_id,
+        "channel": view.channel,
+        "state": view.state.value,
+        "placed_at": view.placed_at.isoformat(),
+        "paid_at": None if view.paid_at is None else view.paid_at.isoformat(),
+        "items": ";".join(f"{line.sku}*{line.quantity}" for line in view.lines),
+        "units": sum(line.quantity for line in view.lines),
+        "lines_total": _amount(lines_total),
+        "shipping_fee": _amount(view.shipping_fee),
+        "discount": _amount(view.discount),
+        "total": _amount(view.total),
+        "currency": view.total.currency,
+        "payment_method": view.payment_method,
+        "consignee": view.consignee_name,
+        "phone": view.consignee_phone,
+        "province": view.province,
+        "city": view.city,
+        "district": view.district,
+        "address": view.address,
+    }
 
 
 def _count(batch: _Batch, order: Order) -> None:

@@ -19,9 +19,15 @@ from eshop_adapters.storage.mappings.inventory import (
     SUGGESTION_MAPPING,
     WAREHOUSE_MAPPING,
 )
+from eshop_adapters.storage.mappings.logistics import (
+    CARRIER_MAPPING,
+    FREIGHT_BILL_MAPPING,
+    LOGISTICS_EXCEPTION_MAPPING,
+)
 from eshop_adapters.storage.mappings.orders import ORDER_MAPPING
 from eshop_adapters.storage.mappings.policies import POLICY_SET_MAPPING
 from eshop_adapters.storage.mappings.purchasing import PURCHASE_ORDER_MAPPING, SUPPLIER_MAPPING
+from eshop_adapters.storage.mappings.shipping import SHIPMENT_MAPPING
 from eshop_adapters.storage.mappings.testkit import WIDGET_MAPPING
 from eshop_core.domain import Aggregate
 from eshop_core.errors import StorageError
@@ -42,6 +48,10 @@ MAPPINGS: dict[type[Any], AggregateMapping[Any]] = {
     SUPPLIER_MAPPING.aggregate_type: SUPPLIER_MAPPING,
     PURCHASE_ORDER_MAPPING.aggregate_type: PURCHASE_ORDER_MAPPING,
     ORDER_MAPPING.aggregate_type: ORDER_MAPPING,
+    SHIPMENT_MAPPING.aggregate_type: SHIPMENT_MAPPING,
+    CARRIER_MAPPING.aggregate_type: CARRIER_MAPPING,
+    FREIGHT_BILL_MAPPING.aggregate_type: FREIGHT_BILL_MAPPING,
+    LOGISTICS_EXCEPTION_MAPPING.aggregate_type: LOGISTICS_EXCEPTION_MAPPING,
 }
 """Mappings by aggregate type."""
 

@@ -21,7 +21,9 @@ hash. These columns serve the
 The lines are rows of ``order_lines`` (prices and discounts as money columns,
 allocations as a JSON list of ``[warehouse, units]``); the audit's findings
 and the timeline's steps are JSON documents on the order's row, times as ISO
-strings.
+strings. The special packaging the order needs (``packaging``, not personal
+data) is a JSON list of texts, ``[]`` when none: also the column's server
+default, which gave the orders stored before it existed an empty list.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ orders: Final = Table(
     Column("payment_method", String(32), nullable=True),
     Column("payment_reference", String(128), nullable=True),
     *personal_columns("buyer_note"),
+    Column("packaging", JSON_DOCUMENT, nullable=False, server_default="[]"),
     Column("items_key", Text, nullable=False),
     Column("items_hash", String(64), nullable=False),
     Column("findings", JSON_DOCUMENT, nullable=False),
@@ -181,6 +184,7 @@ class OrderMapping(AggregateMapping[Order]):
             **money_values("total", aggregate.total),
             "payment_method": aggregate.payment_method,
             "payment_reference": aggregate.payment_reference,
+            "packaging": list(aggregate.packaging),
             "items_key": aggregate.items_key,
             "items_hash": items_hash(aggregate.items_key),
             "findings": [{"rule": f.rule, "detail": f.detail} for f in aggregate.findings],
@@ -260,6 +264,7 @@ class OrderMapping(AggregateMapping[Order]):
             payment_method=values["payment_method"],
             payment_reference=values["payment_reference"],
             buyer_note=values["buyer_note"],
+            packaging=tuple(values["packaging"]),
             items_key=values["items_key"],
             findings=[AuditFinding(rule=f["rule"], detail=f["detail"]) for f in values["findings"]],
             policy_version=values["policy_version"],
