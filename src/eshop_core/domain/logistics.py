@@ -43,6 +43,7 @@ from eshop_core.access import Actor
 from eshop_core.clock import ensure_aware
 from eshop_core.domain._aggregate import Aggregate
 from eshop_core.domain._lifecycle import Lifecycle
+from eshop_core.domain.evaluations import Evaluation
 from eshop_core.domain.shipping import check_carrier_code, check_tracking_number
 from eshop_core.errors import InvalidInputError
 from eshop_core.events import DomainEvent
@@ -94,27 +95,8 @@ def _required(field: str, value: object) -> str:
 # -- carriers -----------------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class CarrierEvaluation:
-    """
-    One evaluation of a carrier (LOG-01).
-
-    Attributes:
-        scores: ``(criterion, 1..5)`` for every name in :data:`CARRIER_CRITERIA`.
-        note: Free text.
-        by: Who evaluated (actor id).
-        at: When.
-    """
-
-    scores: tuple[tuple[str, int], ...]
-    note: str | None
-    by: str
-    at: datetime
-
-    @property
-    def overall(self) -> Decimal:
-        """The mean score, to two places."""
-        return (Decimal(sum(s for _n, s in self.scores)) / len(self.scores)).quantize(Decimal("0.01"))
+CarrierEvaluation = Evaluation
+"""A carrier's evaluation on its criteria (an :class:`~eshop_core.domain.evaluations.Evaluation`)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -209,25 +191,7 @@ class Carrier(Aggregate):
         Raises:
             InvalidInputError: ``scores.<criterion>`` missing, unknown or not 1 to 5.
         """
-        if not isinstance(scores, Mapping):
-            raise InvalidInputError("scores", "expected a mapping of criterion to score")
-        unknown = sorted(set(scores) - set(CARRIER_CRITERIA))
-        if unknown:
-            raise InvalidInputError(f"scores.{unknown[0]}", f"unknown; use {', '.join(CARRIER_CRITERIA)}")
-        checked = []
-        for name in CARRIER_CRITERIA:
-            score = scores.get(name)
-            if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-                raise InvalidInputError(
-                    f"scores.{name}", f"must be a whole number from 1 to 5, got {score!r}"
-                )
-            checked.append((name, score))
-        evaluation = CarrierEvaluation(
-            scores=tuple(checked),
-            note=_text("note", note, optional=True),
-            by=by.id,
-            at=ensure_aware(at, field="at"),
-        )
+        evaluation = Evaluation.record(scores, criteria=CARRIER_CRITERIA, note=note, by=by, at=at)
         self.evaluations.append(evaluation)
         self._record(CarrierEvaluated(occurred_at=at, actor=by, code=self.code, overall=evaluation.overall))
         return evaluation

@@ -51,6 +51,7 @@ from eshop_core.clock import ensure_aware
 from eshop_core.domain._aggregate import Aggregate
 from eshop_core.domain._lifecycle import Lifecycle
 from eshop_core.domain.catalog import check_sku
+from eshop_core.domain.evaluations import Evaluation
 from eshop_core.domain.inventory import check_quantity, check_warehouse_code
 from eshop_core.errors import InvalidInputError, InvalidTransitionError
 from eshop_core.events import DomainEvent
@@ -102,28 +103,8 @@ def _required(field: str, value: object) -> str:
 # -- suppliers --------------------------------------------------------------------
 
 
-@attrs.frozen(kw_only=True)
-class SupplierEvaluation:
-    """
-    One evaluation of a supplier: a score of 1 to 5 per criterion (INV-05).
-
-    Attributes:
-        scores: ``{criterion: score}`` for every name in :data:`EVALUATION_CRITERIA`.
-        note: Free text.
-        by: Who evaluated (actor id).
-        at: When.
-    """
-
-    scores: tuple[tuple[str, int], ...]
-    note: str | None
-    by: str
-    at: datetime
-
-    @property
-    def overall(self) -> Decimal:
-        """The mean score, to two places."""
-        total = sum(score for _name, score in self.scores)
-        return (Decimal(total) / len(self.scores)).quantize(Decimal("0.01"))
+SupplierEvaluation = Evaluation
+"""A supplier's evaluation on the criteria (an :class:`~eshop_core.domain.evaluations.Evaluation`)."""
 
 
 @attrs.frozen(kw_only=True)
@@ -223,27 +204,7 @@ class Supplier(Aggregate):
         Raises:
             InvalidInputError: ``scores.<criterion>`` missing, unknown or not 1 to 5.
         """
-        if not isinstance(scores, dict):
-            raise InvalidInputError("scores", "expected a mapping of criterion to score")
-        unknown = sorted(set(scores) - set(EVALUATION_CRITERIA))
-        if unknown:
-            raise InvalidInputError(
-                f"scores.{unknown[0]}", f"unknown criterion; use {', '.join(EVALUATION_CRITERIA)}"
-            )
-        checked = []
-        for name in EVALUATION_CRITERIA:
-            score = scores.get(name)
-            if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
-                raise InvalidInputError(
-                    f"scores.{name}", f"must be a whole number from 1 to 5, got {score!r}"
-                )
-            checked.append((name, score))
-        evaluation = SupplierEvaluation(
-            scores=tuple(checked),
-            note=_text("note", note, optional=True),
-            by=by.id,
-            at=ensure_aware(at, field="at"),
-        )
+        evaluation = Evaluation.record(scores, criteria=EVALUATION_CRITERIA, note=note, by=by, at=at)
         self.evaluations.append(evaluation)
         self._record(SupplierEvaluated(occurred_at=at, actor=by, code=self.code, overall=evaluation.overall))
         return evaluation
