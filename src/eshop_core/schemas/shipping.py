@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import pydantic
@@ -90,8 +89,3 @@ class ShipOrder(pydantic.BaseModel):
         for line in getattr(self, which):
             out[line.sku] = out.get(line.sku, 0) + line.quantity
         return out
-
-    @property
-    def expected(self) -> datetime | None:
-        """The expected delivery."""
-        return self.expected_delivery
