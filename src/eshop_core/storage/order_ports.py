@@ -132,6 +132,7 @@ class MemoryOrderBook:
         self._by_phone: dict[str, dict[uuid.UUID, None]] = uow.table("order_book_phones")
         self._by_buyer: dict[str, dict[uuid.UUID, None]] = uow.table("order_book_buyers")
         self._by_id: dict[uuid.UUID, _Entry] = uow.table("order_book_ids")
+        self._shop_totals: dict[str, tuple[int, Money]] = uow.table("order_book_totals")
 
     def _current(self, entry: _Entry) -> _Entry:
         """The entry with the blind indexes the stored order has now (personal data may have been erased)."""
@@ -190,19 +191,26 @@ class MemoryOrderBook:
         return out
 
     def totals(self, *, buyer_indexes: Sequence[str], currency: str) -> OrderTotals:
-        """Sum totals (this walks every order: the memory backend is for tests and demos)."""
-        wanted = set(buyer_indexes)
+        """The shop's running totals, and the named buyers' orders summed (erased ones left out)."""
         zero = Money.zero(currency)
         per_buyer: dict[str, tuple[int, Money]] = {}
-        count, total = 0, zero
-        for e in self._by_id.values():
-            if e.state is OrderState.CANCELLED or e.total.currency != currency:
-                continue
-            count, total = count + 1, total + e.total
-            if e.buyer_index in wanted and self._current(e).buyer_index in wanted:
-                n, s = per_buyer.get(e.buyer_index, (0, zero))
-                per_buyer[e.buyer_index] = (n + 1, s + e.total)
-        return OrderTotals(per_buyer=per_buyer, shop=(count, total))
+        for index in set(buyer_indexes):
+            for order_id in self._by_buyer.get(index, {}):
+                e = self._current(self._by_id[order_id])
+                if e.state is OrderState.CANCELLED or e.total.currency != currency or e.buyer_index != index:
+                    continue
+                n, s = per_buyer.get(index, (0, zero))
+                per_buyer[index] = (n + 1, s + e.total)
+        return OrderTotals(per_buyer=per_buyer, shop=self._shop_totals.get(currency, (0, zero)))
+
+    def _count(self, entry: _Entry, sign: int) -> None:
+        """Add (``sign`` 1) or take back (-1) ``entry`` in the shop's running totals."""
+        if entry.state is OrderState.CANCELLED:
+            return
+        currency = entry.total.currency
+        n, s = self._shop_totals.get(currency, (0, Money.zero(currency)))
+        amount = entry.total if sign > 0 else -entry.total
+        self._uow.put(self._shop_totals, currency, (n + sign, s + amount))
 
     def note(self, orders: Sequence[Order]) -> None:
         """Index the orders."""
@@ -223,6 +231,8 @@ class MemoryOrderBook:
             old = self._by_id.get(order.id)
             if old is not None:
                 self._unlink(old)
+                self._count(old, -1)
+            self._count(entry, 1)
             self._uow.put(self._by_id, order.id, entry)
             self._uow.put(self._by_key, (order.channel, order.external_id), entry)
             for table, index in ((self._by_phone, entry.phone_index), (self._by_buyer, entry.buyer_index)):
