@@ -54,6 +54,7 @@ from eshop_core.access import Actor
 from eshop_core.clock import ensure_aware
 from eshop_core.domain._aggregate import Aggregate
 from eshop_core.domain._lifecycle import Lifecycle
+from eshop_core.domain._text import required_text
 from eshop_core.domain.catalog import check_sku
 from eshop_core.errors import InvalidInputError, InvalidTransitionError
 from eshop_core.events import DomainEvent
@@ -92,7 +93,6 @@ __all__ = [
 ]
 
 _WAREHOUSE_CODE: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_MAX_TEXT: Final = 2000
 
 
 def check_warehouse_code(value: object, *, field: str = "warehouse") -> str:
@@ -123,14 +123,6 @@ def check_quantity(value: object, *, field: str = "quantity") -> int:
             field, f"must be a whole number of units from 1 to {MAX_UNITS}, got {value!r}"
         )
     return value
-
-
-def _text(field: str, value: object) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(field, "must be a non-empty string")
-    if len(value) > _MAX_TEXT:
-        raise InvalidInputError(field, f"must be at most {_MAX_TEXT} characters")
-    return value.strip()
 
 
 class MovementReason(StrEnum):
@@ -299,7 +291,7 @@ class Warehouse(Aggregate):
             InvalidInputError: A bad code, name or priority.
         """
         code = check_warehouse_code(code, field="code")
-        name = _text("name", name)
+        name = required_text("name", name)
         if isinstance(priority, bool) or not isinstance(priority, int) or priority < 0:
             raise InvalidInputError("priority", f"must be a whole number of at least 0, got {priority!r}")
         warehouse = cls(code=code, name=name, priority=priority)
@@ -563,7 +555,7 @@ class StockCount(Aggregate):
             line = self.line(sku)
             if line.counted is None:
                 raise InvalidInputError(f"lines.{sku}.explanation", "record the counted quantity first")
-            lines[sku] = attrs.evolve(line, explanation=_text(f"lines.{sku}.explanation", text))
+            lines[sku] = attrs.evolve(line, explanation=required_text(f"lines.{sku}.explanation", text))
         self.lines = [lines[sku] for sku in sorted(lines)]
         at = ensure_aware(at, field="at")
         self.history.append(("explain", by.id, at, ", ".join(sorted(explanations))))
@@ -666,7 +658,7 @@ class StockCount(Aggregate):
             InvalidInputError: No reason.
         """
         self.state = STOCK_COUNT_LIFECYCLE.fire(self.state, "cancel", subject=self.subject)
-        text = _text("reason", reason)
+        text = required_text("reason", reason)
         self.history.append(("cancel", by.id, at, text))
         self._record(StockCountCancelled(occurred_at=at, actor=by, warehouse=self.warehouse, reason=text))
 
@@ -880,7 +872,7 @@ class ReplenishmentSuggestion(Aggregate):
             self.state, "reopen", subject=f"ReplenishmentSuggestion {self.id}"
         )
         self.purchase_order_id = None
-        self.note = _text("note", note)
+        self.note = required_text("note", note)
         self._record(
             SuggestionReopened(
                 occurred_at=at, actor=by, sku=self.sku, warehouse=self.warehouse, note=self.note
@@ -892,7 +884,7 @@ class ReplenishmentSuggestion(Aggregate):
         self.state = SUGGESTION_LIFECYCLE.fire(
             self.state, "dismiss", subject=f"ReplenishmentSuggestion {self.id}"
         )
-        self.note = _text("note", note)
+        self.note = required_text("note", note)
         self._record(
             SuggestionClosed(
                 occurred_at=at,

@@ -43,6 +43,7 @@ from eshop_core.access import Actor
 from eshop_core.clock import ensure_aware
 from eshop_core.domain._aggregate import Aggregate
 from eshop_core.domain._lifecycle import Lifecycle
+from eshop_core.domain._text import optional_text, required_text
 from eshop_core.domain.evaluations import Evaluation
 from eshop_core.domain.shipping import check_carrier_code, check_tracking_number
 from eshop_core.errors import InvalidInputError
@@ -72,24 +73,6 @@ __all__ = [
 
 CARRIER_CRITERIA: Final = ("service_quality", "price", "coverage", "delivery_time")
 """What a carrier is evaluated on (LOG-01), each scored 1 to 5."""
-
-_MAX_TEXT: Final = 2000
-
-
-def _text(field: str, value: object, *, optional: bool = False) -> str | None:
-    if optional and (value is None or (isinstance(value, str) and not value.strip())):
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(field, "must be a non-empty string")
-    if len(value) > _MAX_TEXT:
-        raise InvalidInputError(field, f"must be at most {_MAX_TEXT} characters")
-    return value.strip()
-
-
-def _required(field: str, value: object) -> str:
-    text = _text(field, value)
-    assert text is not None
-    return text
 
 
 # -- carriers -----------------------------------------------------------------------------
@@ -158,13 +141,13 @@ class Carrier(Aggregate):
         Money.zero(currency)  # raises InvalidInputError for an unknown currency
         if isinstance(coverage, str):
             raise InvalidInputError("coverage", "give a list of provinces")
-        provinces = tuple(sorted({_required("coverage", p) for p in coverage}))
-        template = _text("tracking_url_template", tracking_url_template, optional=True)
+        provinces = tuple(sorted({required_text("coverage", p) for p in coverage}))
+        template = optional_text("tracking_url_template", tracking_url_template)
         if template is not None and "{tracking_number}" not in template:
             raise InvalidInputError("tracking_url_template", "must contain {tracking_number}")
         carrier = cls(
             code=code,
-            name=_required("name", name),
+            name=required_text("name", name),
             currency=currency,
             coverage=provinces,
             tracking_url_template=template,
@@ -528,7 +511,7 @@ class LogisticsException(Aggregate):
             carrier=carrier,
             tracking_number=tracking_number,
             kind=checked,
-            description=_required("description", description),
+            description=required_text("description", description),
             opened_by=by.id,
             opened_at=at,
         )
@@ -553,7 +536,7 @@ class LogisticsException(Aggregate):
             InvalidTransitionError: It is resolved already.
             InvalidInputError: No resolution.
         """
-        text = _required("resolution", resolution)
+        text = required_text("resolution", resolution)
         self.state = EXCEPTION_LIFECYCLE.fire(self.state, "resolve", subject=f"LogisticsException {self.id}")
         self.resolution = text
         self.resolved_by = by.id

@@ -50,6 +50,7 @@ from eshop_core.access import Actor
 from eshop_core.clock import ensure_aware
 from eshop_core.domain._aggregate import Aggregate
 from eshop_core.domain._lifecycle import Lifecycle
+from eshop_core.domain._text import optional_text, required_text
 from eshop_core.domain.catalog import check_sku
 from eshop_core.domain.evaluations import Evaluation
 from eshop_core.domain.inventory import check_quantity, check_warehouse_code
@@ -78,26 +79,9 @@ __all__ = [
 ]
 
 _CODE: Final = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-_MAX_TEXT: Final = 2000
 
 EVALUATION_CRITERIA: Final = ("qualification", "reputation", "quality", "price", "capacity")
 """What a supplier is evaluated on (INV-05), each scored 1 to 5."""
-
-
-def _text(field: str, value: object, *, optional: bool = False) -> str | None:
-    if optional and (value is None or (isinstance(value, str) and not value.strip())):
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidInputError(field, "must be a non-empty string")
-    if len(value) > _MAX_TEXT:
-        raise InvalidInputError(field, f"must be at most {_MAX_TEXT} characters")
-    return value.strip()
-
-
-def _required(field: str, value: object) -> str:
-    text = _text(field, value)
-    assert text is not None
-    return text
 
 
 # -- suppliers --------------------------------------------------------------------
@@ -177,10 +161,10 @@ class Supplier(Aggregate):
             raise InvalidInputError("qualified_until", "expected a date")
         supplier = cls(
             code=code,
-            name=_required("name", name),
-            contact_name=_text("contact_name", contact_name, optional=True),
-            contact_phone=_text("contact_phone", contact_phone, optional=True),
-            licence_number=_text("licence_number", licence_number, optional=True),
+            name=required_text("name", name),
+            contact_name=optional_text("contact_name", contact_name),
+            contact_phone=optional_text("contact_phone", contact_phone),
+            licence_number=optional_text("licence_number", licence_number),
             qualified_until=qualified_until,
         )
         supplier._record(SupplierRegistered(occurred_at=at, actor=by, code=code, name=supplier.name))
@@ -319,7 +303,7 @@ class ReceiptLine:
                 f"{path}.rejected",
                 f"accepted {accepted} + rejected {rejected!r} must equal received {received}",
             )
-        reason = _text(f"{path}.reason", self.reason, optional=True)
+        reason = optional_text(f"{path}.reason", self.reason)
         if rejected and reason is None:
             raise InvalidInputError(f"{path}.reason", f"say why {rejected} units were rejected")
         return ReceiptLine(sku=sku, received=received, accepted=accepted, rejected=rejected, reason=reason)
@@ -640,7 +624,7 @@ class PurchaseOrder(Aggregate):
         self.lines = [attrs.evolve(line, returned=line.rejected) for line in self.lines]
         self.supplier_returns.append(
             SupplierReturn(
-                lines=tuple(sorted(pending.items())), note=_text("note", note, optional=True), by=by.id, at=at
+                lines=tuple(sorted(pending.items())), note=optional_text("note", note), by=by.id, at=at
             )
         )
         self._record(
@@ -651,12 +635,12 @@ class PurchaseOrder(Aggregate):
     def cancel(self, *, reason: str, by: Actor, at: datetime) -> None:
         """Cancel a draft or placed order (nothing received yet)."""
         self.state = PURCHASE_ORDER_LIFECYCLE.fire(self.state, "cancel", subject=self.subject)
-        self.note = _required("reason", reason)
+        self.note = required_text("reason", reason)
         self._record(PurchaseOrderCancelled(occurred_at=at, actor=by, reason=self.note))
 
     def close(self, *, reason: str, by: Actor, at: datetime) -> None:
         """Close a partially received order; the outstanding units will not come."""
         short = self.outstanding
         self.state = PURCHASE_ORDER_LIFECYCLE.fire(self.state, "close", subject=self.subject)
-        self.note = _required("reason", reason)
+        self.note = required_text("reason", reason)
         self._record(PurchaseOrderClosed(occurred_at=at, actor=by, reason=self.note, short=short))
